@@ -1,0 +1,158 @@
+//! The append-only audit trail next to the vault: one JSON line per operation, chained as
+//! `mac_i = HMAC(log_key, mac_{i-1} ‖ entry_i)`, never a secret.
+//!
+//! Real vault writes anchor the head and the count in the header; `run` and other read-only
+//! operations only append here (under the log's own lock), so they never take the vault's
+//! write lock. Deleting, editing or truncating lines breaks the chain or the anchor.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::error::{Error, Result};
+
+/// One log line, without its MAC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// 1-based sequence number.
+    pub seq: u64,
+    /// RFC 3339 time.
+    pub time: String,
+    /// Operation (`add`, `rotate`, `run`, ...).
+    pub op: String,
+    /// Bot, if the operation concerns one.
+    pub bot: Option<String>,
+    /// Short key fingerprint, if any.
+    pub fingerprint: Option<String>,
+    /// Free detail (never a secret).
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Line {
+    #[serde(flatten)]
+    entry: Entry,
+    mac: String,
+}
+
+/// The log file for a vault.
+pub fn log_path(vault: &Path) -> PathBuf {
+    let mut s = vault.as_os_str().to_owned();
+    s.push(".log");
+    PathBuf::from(s)
+}
+
+fn chain(log_key: &[u8], prev: &[u8; 32], entry: &Entry) -> [u8; 32] {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(log_key).expect("HMAC takes any key length");
+    m.update(prev);
+    m.update(&serde_json::to_vec(entry).unwrap_or_default());
+    m.finalize().into_bytes().into()
+}
+
+/// The result of checking a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Entries, in order.
+    pub entries: Vec<Entry>,
+    /// The head MAC after the last entry.
+    pub head: [u8; 32],
+    /// Problems found (a broken chain, a missing anchor); empty when intact.
+    pub problems: Vec<String>,
+}
+
+/// Reads and checks the whole chain, and that the entry at `anchor_count` has `anchor_head`.
+pub fn verify(path: &Path, log_key: &[u8], anchor_count: u64, anchor_head: &[u8; 32]) -> Verified {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Verified {
+                entries: vec![],
+                head: [0; 32],
+                problems: vec![format!("cannot read the audit log: {e}")],
+            }
+        }
+    };
+    let mut head = [0u8; 32];
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let mut anchor_ok = anchor_count == 0;
+    for (i, raw) in text.lines().enumerate() {
+        let line: Line = match serde_json::from_str(raw) {
+            Ok(l) => l,
+            Err(_) => {
+                problems.push(format!("line {} of the audit log is not a log entry", i + 1));
+                break;
+            }
+        };
+        if line.entry.seq != entries.len() as u64 + 1 {
+            problems.push(format!(
+                "audit log entry {} is out of sequence: lines were deleted or inserted",
+                i + 1
+            ));
+            break;
+        }
+        let mac = chain(log_key, &head, &line.entry);
+        if hex::decode(&line.mac).ok().as_deref() != Some(&mac[..]) {
+            problems.push(format!(
+                "audit log entry {} does not match its chain MAC: it was edited or a line before it was removed",
+                i + 1
+            ));
+            break;
+        }
+        head = mac;
+        entries.push(line.entry);
+        if entries.len() as u64 == anchor_count {
+            anchor_ok = head == *anchor_head;
+        }
+    }
+    if problems.is_empty() && !anchor_ok {
+        problems.push(format!(
+            "the audit log has {} intact entries but the vault anchors {}: it was truncated or replaced",
+            entries.len(),
+            anchor_count
+        ));
+    }
+    Verified {
+        entries,
+        head,
+        problems,
+    }
+}
+
+/// Appends one entry under the log's own lock; returns (count, head) after it.
+pub fn append(path: &Path, log_key: &[u8], mut entry: Entry) -> Result<(u64, [u8; 32])> {
+    let lock = crate::store::lock(path, Duration::from_secs(10))?;
+    // The chain continues from the last intact entry; a broken log stays broken (audit says so).
+    let v = verify(path, log_key, 0, &[0; 32]);
+    entry.seq = v.entries.len() as u64 + 1;
+    let mac = chain(log_key, &v.head, &entry);
+    let line = Line {
+        entry,
+        mac: hex::encode(mac),
+    };
+    let mut text = serde_json::to_string(&line).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    text.push('\n');
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_data())
+        .map_err(|e| Error::io(format!("cannot append to {}", path.display()), e))?;
+    drop(lock);
+    Ok((line.entry.seq, mac))
+}
+
+/// Now, as RFC 3339.
+pub fn now_string() -> String {
+    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+}

@@ -1,0 +1,172 @@
+//! Argon2id: passphrase -> 32-byte key-encryption key.
+//!
+//! Parameters are bounded both ways. The floor (RFC 9106's second recommended option) is
+//! enforced whenever we *write* a passphrase slot; the ceiling is enforced on every *read*,
+//! before any memory is allocated, so a hostile file cannot make us allocate 64 GiB or spin
+//! for hours (as `age` bounds scrypt's work factor). Argon2's working memory is allocated by
+//! us and zeroized after use: the crate's own `hash_password_into` frees it unwiped.
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// Argon2id cost parameters as stored in a passphrase slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+    /// Lanes (computed in parallel).
+    pub lanes: u32,
+}
+
+/// Refused below this when creating or re-wrapping: 64 MiB, 3 passes, 1 lane.
+pub const FLOOR: KdfParams = KdfParams {
+    memory_kib: 64 * 1024,
+    iterations: 3,
+    lanes: 1,
+};
+
+/// What `init` uses: 256 MiB, 3 passes, 4 lanes.
+pub const DEFAULT: KdfParams = KdfParams {
+    memory_kib: 256 * 1024,
+    iterations: 3,
+    lanes: 4,
+};
+
+/// Absolute memory ceiling: 4 GiB (further limited to half of MemAvailable).
+pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+/// Iterations ceiling.
+pub const MAX_ITERATIONS: u32 = 20;
+/// Lanes ceiling.
+pub const MAX_LANES: u32 = 16;
+
+/// Salt length in bytes.
+pub const SALT_LEN: usize = 16;
+
+/// Half of the kernel's MemAvailable, in KiB, if it can be read.
+fn half_mem_available_kib() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 2)
+}
+
+/// The memory ceiling on this machine: min(4 GiB, half of MemAvailable).
+pub fn memory_ceiling_kib() -> u32 {
+    let cap = u64::from(MAX_MEMORY_KIB);
+    let avail = half_mem_available_kib().unwrap_or(cap);
+    u32::try_from(cap.min(avail)).unwrap_or(MAX_MEMORY_KIB)
+}
+
+impl KdfParams {
+    /// Refuses parameters above the ceiling (used when opening, before deriving).
+    pub fn check_ceiling(&self) -> Result<()> {
+        let mem_ceiling = memory_ceiling_kib();
+        if self.memory_kib > mem_ceiling {
+            return Err(Error::KdfParams(format!(
+                "memory {} MiB is above the ceiling of {} MiB on this machine",
+                self.memory_kib / 1024,
+                mem_ceiling / 1024
+            )));
+        }
+        if self.iterations > MAX_ITERATIONS {
+            return Err(Error::KdfParams(format!(
+                "{} iterations is above the ceiling of {MAX_ITERATIONS}",
+                self.iterations
+            )));
+        }
+        if self.lanes > MAX_LANES || self.lanes == 0 {
+            return Err(Error::KdfParams(format!(
+                "{} lanes is outside 1..={MAX_LANES}",
+                self.lanes
+            )));
+        }
+        if self.iterations == 0 || self.memory_kib < 8 * self.lanes {
+            return Err(Error::KdfParams(
+                "parameters are below Argon2's own minimum".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses parameters below the floor (used when creating or re-wrapping a slot).
+    pub fn check_floor(&self) -> Result<()> {
+        if self.memory_kib < FLOOR.memory_kib || self.iterations < FLOOR.iterations {
+            return Err(Error::KdfParams(format!(
+                "below the floor of {} MiB and {} iterations",
+                FLOOR.memory_kib / 1024,
+                FLOOR.iterations
+            )));
+        }
+        self.check_ceiling()
+    }
+
+    /// Derives the 32-byte key. Checks the ceiling first; the working memory is ours and
+    /// is zeroized when this returns.
+    pub fn derive(&self, passphrase: &[u8], salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+        self.check_ceiling()?;
+        let params = Params::new(self.memory_kib, self.iterations, self.lanes, Some(32))
+            .map_err(|_| Error::KdfParams("rejected by Argon2".into()))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let blocks = argon.params().block_count();
+        let mut memory: Zeroizing<Vec<Block>> = Zeroizing::new(vec![Block::new(); blocks]);
+        let mut out = Zeroizing::new([0u8; 32]);
+        argon
+            .hash_password_into_with_memory(passphrase, salt, out.as_mut(), memory.as_mut_slice())
+            .map_err(|_| Error::KdfParams("Argon2 refused the inputs".into()))?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 9106 §5.3 Argon2id test vector uses secret and associated data, which our
+    // derivation never does; instead this pins our exact chain on fixed inputs so a change of
+    // algorithm, version or parameter order cannot go unnoticed (value computed with the
+    // reference `argon2` C tool: `echo -n "correct horse" | argon2 saltsaltsaltsalt -id -t 3 -k 65536 -p 1 -l 32 -r`).
+    #[test]
+    fn argon2id_known_answer_at_the_floor() {
+        let key = FLOOR
+            .derive(b"correct horse", b"saltsaltsaltsalt")
+            .expect("derive");
+        assert_eq!(
+            hex::encode(key.as_ref()),
+            "332541e4192860aa42935c10c48d64793839c579a782b7c5baeff2d7c197d1f4"
+        );
+    }
+
+    #[test]
+    fn ceiling_is_checked_before_any_allocation() {
+        let p = KdfParams {
+            memory_kib: u32::MAX,
+            iterations: 3,
+            lanes: 1,
+        };
+        let start = std::time::Instant::now();
+        assert!(matches!(p.derive(b"x", b"saltsaltsaltsalt"), Err(Error::KdfParams(_))));
+        assert!(start.elapsed().as_millis() < 100);
+        let p = KdfParams {
+            memory_kib: 65536,
+            iterations: 21,
+            lanes: 1,
+        };
+        assert!(p.check_ceiling().is_err());
+    }
+
+    #[test]
+    fn floor_refuses_weak_parameters_and_accepts_the_default() {
+        let weak = KdfParams {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            lanes: 1,
+        };
+        assert!(weak.check_floor().is_err());
+        assert!(DEFAULT.check_floor().is_ok());
+        assert!(FLOOR.check_floor().is_ok());
+    }
+}

@@ -1,0 +1,413 @@
+//! The data model: one bot, one exchange key (rule 4 of the seed).
+//!
+//! Stored as JSON inside the age body. Secret fields are [`SecretValue`]s; nothing here is
+//! ever written anywhere but that body. Old keys are remembered only by fingerprint.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::exchange::Exchange;
+use crate::secret::SecretValue;
+
+/// The body's format version.
+pub const BODY_FORMAT: u32 = 1;
+
+/// Default rotate-after, in days.
+pub const DEFAULT_ROTATE_AFTER_DAYS: u32 = 90;
+
+/// Whether a key may withdraw funds, as declared or as seen by `verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Withdrawals {
+    Disabled,
+    #[default]
+    Unknown,
+    Enabled,
+}
+
+impl Withdrawals {
+    /// Parses `disabled|unknown|enabled`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "disabled" => Some(Self::Disabled),
+            "unknown" => Some(Self::Unknown),
+            "enabled" => Some(Self::Enabled),
+            _ => None,
+        }
+    }
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disabled => "disabled",
+            Self::Unknown => "unknown",
+            Self::Enabled => "enabled",
+        }
+    }
+}
+
+/// Which environment names `vault run` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum EnvProfile {
+    #[default]
+    Auto,
+    Freqtrade,
+    Generic,
+}
+
+impl EnvProfile {
+    /// Parses `auto|freqtrade|generic`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "freqtrade" => Some(Self::Freqtrade),
+            "generic" => Some(Self::Generic),
+            _ => None,
+        }
+    }
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Freqtrade => "freqtrade",
+            Self::Generic => "generic",
+        }
+    }
+}
+
+/// The key's declared scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// Declared withdrawal permission.
+    pub withdrawals: Withdrawals,
+    /// Declared IP allow-list (empty: none declared).
+    pub ip_allowlist: Vec<String>,
+    /// Sub-account the key belongs to, if any.
+    pub sub_account: Option<String>,
+}
+
+/// Active, or revoked with when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Status {
+    /// Usable.
+    Active,
+    /// Secret material wiped; a tombstone remains.
+    Revoked {
+        /// When.
+        at: Timestamp,
+        /// Why, as given.
+        reason: Option<String>,
+    },
+}
+
+/// Shorthand for whether a bot is usable.
+pub type BotStatus = Status;
+
+/// One retired key: fingerprint and dates only, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Full fingerprint (hex HMAC-SHA256 under the vault's fingerprint key).
+    pub fingerprint: String,
+    /// First and last four characters of the key.
+    pub key_hint: String,
+    /// When that key was stored.
+    pub added_at: Timestamp,
+    /// When it was rotated out or revoked.
+    pub retired_at: Timestamp,
+    /// `rotate` or `revoke`.
+    pub event: String,
+    /// The reason given, if any.
+    pub reason: Option<String>,
+}
+
+/// What the exchange said about the key, bound to the key's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyResult {
+    /// When verify ran.
+    pub at: Timestamp,
+    /// The fingerprint of the key that was verified.
+    pub fingerprint: String,
+    /// Can the key withdraw? `None`: the exchange does not say.
+    pub can_withdraw: Option<bool>,
+    /// Can the key trade?
+    pub can_trade: Option<bool>,
+    /// Is the key IP-restricted? `None`: the exchange does not say.
+    pub ip_restricted: Option<bool>,
+    /// The allow-list, where the exchange shows it.
+    pub ip_allowlist: Vec<String>,
+    /// Expiry, where the exchange has one.
+    pub expires_at: Option<Timestamp>,
+    /// The exchange's own permission names.
+    pub permissions: Vec<String>,
+    /// False when a custom endpoint was used: run and audit do not trust the result.
+    pub trusted: bool,
+}
+
+/// The credential fields of one exchange key.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StoredCredentials {
+    /// API key.
+    pub key: SecretValue,
+    /// API secret (Coinbase: the PEM private key).
+    pub secret: SecretValue,
+    /// Passphrase (OKX, KuCoin, Bitget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<SecretValue>,
+    /// UID, where an exchange uses one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<SecretValue>,
+}
+
+impl std::fmt::Debug for StoredCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredCredentials([REDACTED])")
+    }
+}
+
+/// A new key as entered by the user.
+pub type NewKey = StoredCredentials;
+
+/// One bot and its one exchange key.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Bot {
+    /// The bot's name.
+    pub name: String,
+    /// The exchange.
+    pub exchange: Exchange,
+    /// `None` once revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) credentials: Option<StoredCredentials>,
+    /// Extra secrets: environment name -> value.
+    #[serde(default)]
+    pub(crate) extra_secrets: BTreeMap<String, SecretValue>,
+    /// Fingerprint of the current (or, revoked, the last) key.
+    pub fingerprint: String,
+    /// First and last four characters of the key.
+    pub key_hint: String,
+    /// Declared scope.
+    pub scope: Scope,
+    /// Env profile for `vault run`.
+    pub env_profile: EnvProfile,
+    /// Rotate after this many days.
+    pub rotate_after_days: u32,
+    /// When the bot was added.
+    pub created_at: Timestamp,
+    /// When the current key was stored (equals `created_at` until the first rotation).
+    pub key_added_at: Timestamp,
+    /// Last rotation.
+    pub rotated_at: Option<Timestamp>,
+    /// Last verify result (only meaningful if its fingerprint is the current one).
+    pub verify: Option<VerifyResult>,
+    /// Active or revoked.
+    pub status: Status,
+    /// Retired keys.
+    pub history: Vec<HistoryEntry>,
+    /// Free text.
+    pub note: Option<String>,
+}
+
+impl std::fmt::Debug for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bot")
+            .field("name", &self.name)
+            .field("exchange", &self.exchange)
+            .field("key_hint", &self.key_hint)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bot {
+    /// The names of the bot's extra secrets.
+    pub fn extra_secret_names(&self) -> impl Iterator<Item = &str> {
+        self.extra_secrets.keys().map(String::as_str)
+    }
+    /// True when active.
+    pub fn is_active(&self) -> bool {
+        self.status == Status::Active
+    }
+    /// The verify result, only if it is about the current key.
+    pub fn current_verify(&self) -> Option<&VerifyResult> {
+        self.verify
+            .as_ref()
+            .filter(|v| v.fingerprint == self.fingerprint)
+    }
+    /// Which fields the stored key has (names only).
+    pub fn credential_fields(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if let Some(c) = &self.credentials {
+            v.push("key");
+            v.push("secret");
+            if c.passphrase.is_some() {
+                v.push("passphrase");
+            }
+            if c.uid.is_some() {
+                v.push("uid");
+            }
+        }
+        v
+    }
+    /// Every secret value the bot holds (key, secret, passphrase, uid, extras): for masking
+    /// and scanning.
+    pub fn secret_values(&self) -> Vec<(String, &SecretValue)> {
+        let mut v = Vec::new();
+        if let Some(c) = &self.credentials {
+            v.push(("key".to_string(), &c.key));
+            v.push(("secret".to_string(), &c.secret));
+            if let Some(p) = &c.passphrase {
+                v.push(("passphrase".to_string(), p));
+            }
+            if let Some(u) = &c.uid {
+                v.push(("uid".to_string(), u));
+            }
+        }
+        for (k, s) in &self.extra_secrets {
+            v.push((k.clone(), s));
+        }
+        v
+    }
+    /// The stored credentials (None when revoked).
+    pub fn credentials(&self) -> Option<&StoredCredentials> {
+        self.credentials.as_ref()
+    }
+    /// An extra secret's value.
+    pub fn extra_secret(&self, name: &str) -> Option<&SecretValue> {
+        self.extra_secrets.get(name)
+    }
+}
+
+/// Everything `add` needs.
+#[derive(Debug, Clone)]
+pub struct NewBot {
+    /// Name (validated).
+    pub name: String,
+    /// Exchange.
+    pub exchange: Exchange,
+    /// The key.
+    pub key: NewKey,
+    /// Declared scope.
+    pub scope: Scope,
+    /// Env profile.
+    pub env_profile: EnvProfile,
+    /// Rotate after days.
+    pub rotate_after_days: u32,
+    /// Note.
+    pub note: Option<String>,
+    /// Extra secrets to store with the bot (import uses this).
+    pub extra_secrets: BTreeMap<String, SecretValue>,
+}
+
+/// The decrypted body.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Body {
+    pub format: u32,
+    pub fingerprint_key: SecretValue,
+    pub log_key: SecretValue,
+    pub bots: BTreeMap<String, Bot>,
+    /// Fingerprints of removed bots' keys (current and history).
+    #[serde(default)]
+    pub retired_fingerprints: Vec<String>,
+    /// Files written by `identity export` / `export --age`, for audit's permission check.
+    #[serde(default)]
+    pub exported_files: Vec<String>,
+}
+
+/// Checks a bot name: 1-64 of `a-z 0-9 _ -`, starting with a letter or digit.
+pub fn validate_bot_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "invalid bot name {:?}: use 1-64 characters of a-z 0-9 _ -, starting with a letter or digit",
+            truncate_for_message(name)
+        )))
+    }
+}
+
+/// Checks an environment variable name for an extra secret.
+pub fn validate_env_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "invalid environment name {:?}: use A-Z 0-9 _, not starting with a digit",
+            truncate_for_message(name)
+        )))
+    }
+}
+
+fn truncate_for_message(s: &str) -> String {
+    s.chars().take(70).collect()
+}
+
+/// A checked IP address or CIDR for the allow-list.
+pub fn validate_ip(s: &str) -> Result<String> {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let ip: std::net::IpAddr = addr.parse().map_err(|_| {
+        Error::InvalidInput(format!(
+            "{:?} is not an IP address or CIDR (e.g. 203.0.113.7 or 203.0.113.0/24)",
+            truncate_for_message(s)
+        ))
+    })?;
+    if let Some(p) = prefix {
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        match p.parse::<u8>() {
+            Ok(n) if n <= max => {}
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "bad prefix length in {:?}",
+                    truncate_for_message(s)
+                )))
+            }
+        }
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bot_names_follow_the_contract() {
+        for ok in ["a", "bot-1", "0x", "my_bot", &"a".repeat(64)] {
+            assert!(validate_bot_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-a", "_a", "A", "a b", "a/b", "é", &"a".repeat(65), "../x"] {
+            assert!(validate_bot_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ip_allowlist_entries_are_checked() {
+        assert!(validate_ip("203.0.113.7").is_ok());
+        assert!(validate_ip("203.0.113.0/24").is_ok());
+        assert!(validate_ip("2001:db8::/32").is_ok());
+        assert!(validate_ip("203.0.113.0/33").is_err());
+        assert!(validate_ip("example.com").is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! The seed's checklist as one table of rules. `add`, `run`, `audit` and `verify` all read
+//! their verdicts from here, so a rule's severity is decided in exactly one place.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::exchange::Exchange;
+use crate::model::{Bot, EnvProfile, Withdrawals};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Fails only under `--strict`.
+    Warning,
+    /// Fails; `add` and `run` refuse where the table says so.
+    Critical,
+}
+
+/// One rule's verdict about one bot (or the vault).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Severity.
+    pub severity: Severity,
+    /// Stable rule id (documented in docs/AUDIT.md).
+    pub rule: &'static str,
+    /// The bot, if the finding is about one.
+    pub bot: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do next.
+    pub next: String,
+}
+
+fn finding(sev: Severity, rule: &'static str, bot: &Bot, message: String, next: String) -> Finding {
+    Finding {
+        severity: sev,
+        rule,
+        bot: Some(bot.name.clone()),
+        message,
+        next,
+    }
+}
+
+/// Does the bot's key allow withdrawals, declared or as seen by a trusted verify?
+pub fn withdrawals_enabled(bot: &Bot) -> bool {
+    bot.scope.withdrawals == Withdrawals::Enabled
+        || bot
+            .current_verify()
+            .is_some_and(|v| v.trusted && v.can_withdraw == Some(true))
+}
+
+/// Why `run` must refuse this bot, if it must.
+pub fn run_refusal(bot: &Bot) -> Option<String> {
+    if !bot.is_active() {
+        return Some(format!(
+            "{} is revoked; rotate in a new key with `vault rotate {}`",
+            bot.name, bot.name
+        ));
+    }
+    if withdrawals_enabled(bot) {
+        return Some(format!(
+            "{}'s key allows withdrawals (rule 1: trade-only, never withdrawals); create a trade-only key at {} and `vault rotate {}`",
+            bot.name,
+            bot.exchange.api_management_url(),
+            bot.name
+        ));
+    }
+    None
+}
+
+/// Every rule of the table about one bot, at time `now`.
+pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let page = bot.exchange.api_management_url();
+    let verify = bot.current_verify().filter(|v| v.trusted);
+    if !bot.is_active() {
+        out.push(finding(
+            Severity::Info,
+            "revoked",
+            bot,
+            "the bot is revoked; `vault run` refuses it".into(),
+            format!("make sure the key is deleted at {page}"),
+        ));
+        return out;
+    }
+    if withdrawals_enabled(bot) {
+        out.push(finding(
+            Severity::Critical,
+            "withdrawals-enabled",
+            bot,
+            "the key allows withdrawals: a leak can move funds off the exchange".into(),
+            format!("delete it at {page}, create a trade-only key, then `vault rotate {}`", bot.name),
+        ));
+    } else if bot.scope.withdrawals == Withdrawals::Unknown
+        && verify.is_none_or(|v| v.can_withdraw.is_none())
+    {
+        out.push(finding(
+            Severity::Warning,
+            "withdrawals-unknown",
+            bot,
+            "nobody has confirmed that withdrawals are disabled on this key".into(),
+            format!("run `vault verify {}`, or check at {page} and `vault set {} --withdrawals disabled`", bot.name, bot.name),
+        ));
+    }
+    if verify.is_some_and(|v| v.ip_restricted == Some(false)) {
+        out.push(finding(
+            Severity::Critical,
+            "ip-not-restricted",
+            bot,
+            "the exchange says this key works from any IP address: a stolen key works from anywhere (the 3Commas keys were trade-only and still drained accounts)".into(),
+            format!("add your server's IP to the key's allow-list at {page}"),
+        ));
+    }
+    if bot.scope.ip_allowlist.is_empty() && verify.is_none_or(|v| v.ip_restricted != Some(true)) {
+        let mut msg = String::from("no IP allow-list is declared for this key (rule 2)");
+        match bot.exchange {
+            Exchange::Bybit => msg.push_str("; Bybit expires keys without an IP binding after 90 days"),
+            Exchange::Okx => msg.push_str("; OKX expires trading keys without an IP after 14 days of inactivity"),
+            _ => {}
+        }
+        out.push(finding(
+            Severity::Warning,
+            "no-ip-allowlist",
+            bot,
+            msg,
+            format!("restrict the key to your server's IP at {page}, then `vault set {} --ip ADDR`", bot.name),
+        ));
+    }
+    if !bot.exchange.ip_restriction_knowable() {
+        out.push(finding(
+            Severity::Warning,
+            "ip-restriction-unknowable",
+            bot,
+            format!("{} does not report whether a key is IP-restricted", bot.exchange),
+            format!("check the key's IP settings by hand at {page}"),
+        ));
+    }
+    let age_days = now.duration_since(bot.key_added_at).as_secs() / 86_400;
+    if age_days > i64::from(bot.rotate_after_days) {
+        out.push(finding(
+            Severity::Warning,
+            "key-too-old",
+            bot,
+            format!("the key is {age_days} days old (rotate after {} days)", bot.rotate_after_days),
+            format!("create a new key at {page}, then `vault rotate {}`", bot.name),
+        ));
+    }
+    if let Some(exp) = verify.and_then(|v| v.expires_at) {
+        let left = exp.duration_since(now).as_secs() / 86_400;
+        if left < 14 {
+            out.push(finding(
+                Severity::Warning,
+                "key-expires-soon",
+                bot,
+                format!("the exchange expires this key in {left} days"),
+                format!("create a new key at {page}, then `vault rotate {}`", bot.name),
+            ));
+        }
+    }
+    for (field, value) in bot.secret_values() {
+        if value.len() < 12 {
+            out.push(finding(
+                Severity::Info,
+                "short-secret",
+                bot,
+                format!("{field} is shorter than 12 characters, so masking it reveals little"),
+                "prefer longer secrets where you choose them".into(),
+            ));
+        }
+    }
+    if bot.env_profile != EnvProfile::Generic {
+        for (name, value) in bot.secret_values() {
+            let env_name = match name.as_str() {
+                "key" => crate::env::FREQTRADE.key.to_string(),
+                "secret" => crate::env::FREQTRADE.secret.to_string(),
+                "passphrase" => crate::env::FREQTRADE.passphrase.to_string(),
+                "uid" => crate::env::FREQTRADE.uid.to_string(),
+                other => other.to_string(),
+            };
+            if freqtrade_would_convert(&env_name, value.expose()) {
+                out.push(finding(
+                    Severity::Warning,
+                    "freqtrade-type-conversion",
+                    bot,
+                    format!("freqtrade's env loader would turn {env_name} into a number, boolean or list"),
+                    "use `--deliver freqtrade-config`, or put this value in the config file".into(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Whether freqtrade's `environment_vars._get_var_typed` would convert this value: Python's
+/// `int()`, then `float()`, then `t/true/f/false`, then a JSON list. Names whose last
+/// segment is `PASSWORD` or `CHAT_ID` are kept as strings by freqtrade.
+pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
+    if !env_name.starts_with("FREQTRADE__") {
+        return false;
+    }
+    let last = env_name.rsplit("__").next().unwrap_or("");
+    if last == "PASSWORD" || last == "CHAT_ID" {
+        return false;
+    }
+    let v = value.trim_matches(|c: char| c.is_whitespace());
+    if python_int(v) || python_float(v) {
+        return true;
+    }
+    let l = v.to_ascii_lowercase();
+    if matches!(l.as_str(), "t" | "true" | "f" | "false") {
+        return true;
+    }
+    matches!(serde_json::from_str::<serde_json::Value>(v), Ok(serde_json::Value::Array(_)))
+}
+
+/// digit (["_"] digit)*
+fn digitpart(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_digit()
+        && b[b.len() - 1].is_ascii_digit()
+        && !s.contains("__")
+        && b.iter().all(|c| c.is_ascii_digit() || *c == b'_')
+}
+
+fn strip_sign(s: &str) -> &str {
+    s.strip_prefix(['+', '-']).unwrap_or(s)
+}
+
+fn python_int(s: &str) -> bool {
+    digitpart(strip_sign(s))
+}
+
+fn python_float(s: &str) -> bool {
+    let s = strip_sign(s);
+    let l = s.to_ascii_lowercase();
+    if matches!(l.as_str(), "nan" | "inf" | "infinity") {
+        return true;
+    }
+    let (mantissa, exp) = match l.find('e') {
+        Some(i) => (&l[..i], Some(&l[i + 1..])),
+        None => (l.as_str(), None),
+    };
+    if let Some(e) = exp {
+        if !digitpart(strip_sign(e)) {
+            return false;
+        }
+    }
+    match mantissa.split_once('.') {
+        Some((a, b)) => (a.is_empty() || digitpart(a)) && (b.is_empty() || digitpart(b)) && !(a.is_empty() && b.is_empty()),
+        None => digitpart(mantissa),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freqtrade_conversion_copies_the_env_loader() {
+        let n = "FREQTRADE__TELEGRAM__TOKEN";
+        for v in ["123", "-5", "1_0", "1e5", "1.5", ".5", "5.", "nan", "NaN", "inf", "-Infinity", " 42 ", "t", "True", "f", "FALSE", "[1,2]", "[]", "1E-3"] {
+            assert!(freqtrade_would_convert(n, v), "{v}");
+        }
+        for v in ["abc", "1__0", "_1", "1_", "0x10", "e5", ".", "{\"a\":1}", "\"s\"", "yes", "1.2.3", "12345abc"] {
+            assert!(!freqtrade_would_convert(n, v), "{v}");
+        }
+        assert!(!freqtrade_would_convert("FREQTRADE__EXCHANGE__PASSWORD", "123"));
+        assert!(!freqtrade_would_convert("FREQTRADE__TELEGRAM__CHAT_ID", "123"));
+        assert!(!freqtrade_would_convert("EXCHANGE_SECRET", "123"));
+    }
+}

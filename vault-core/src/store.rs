@@ -1,0 +1,361 @@
+//! Bytes on disk: secure reads, atomic replacement, the writer lock, the rollback record.
+//!
+//! Owns every file-system call on the vault's behalf and nothing about the format. The
+//! atomic-write recipe is: temporary file in the same directory (created exclusively, 0600,
+//! no symlink following), write, fsync, read back and verify, rename over the old file, fsync
+//! the directory. Any failure before the rename leaves the old file untouched; fsync errors
+//! are never retried (a retried fsync can falsely succeed after the kernel dropped pages).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// Largest file we read (vault, identity, passphrase file).
+pub const MAX_FILE_LEN: u64 = 300 * 1024 * 1024;
+
+fn nofollow() -> i32 {
+    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
+}
+
+/// The effective user id of this process.
+pub fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// True if `path` lies directly in systemd's `$CREDENTIALS_DIRECTORY`.
+fn in_credentials_dir(path: &Path) -> bool {
+    let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
+        return false;
+    };
+    let dir = match std::fs::canonicalize(&dir) {
+        Ok(d) => d,
+        Err(_) => return false,
+    };
+    let parent = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+    match parent.and_then(|p| std::fs::canonicalize(p).ok()) {
+        Some(p) => p == dir,
+        None => false,
+    }
+}
+
+/// The OpenSSH rule: a regular file, owned by us, with no group or other permissions.
+/// In `$CREDENTIALS_DIRECTORY` systemd's own arrangement (root-owned, read-only, no access
+/// for others, granted to the service by ACL) is accepted too.
+pub fn check_permissions(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    let refuse = |reason: String| {
+        Err(Error::InsecurePermissions {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    if !meta.file_type().is_file() {
+        return refuse("not a regular file".into());
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if in_credentials_dir(path) {
+        if meta.uid() != 0 && meta.uid() != euid() {
+            return refuse(format!("owned by uid {}, not root or you", meta.uid()));
+        }
+        if mode & 0o007 != 0 || mode & 0o222 != 0 {
+            return refuse(format!(
+                "mode {mode:04o} in $CREDENTIALS_DIRECTORY: expected read-only with no access for others"
+            ));
+        }
+        return Ok(());
+    }
+    if meta.uid() != euid() {
+        return refuse(format!(
+            "owned by uid {}, not by you (uid {}): chown it or use your own copy",
+            meta.uid(),
+            euid()
+        ));
+    }
+    if mode & 0o077 != 0 {
+        return refuse(format!(
+            "mode {mode:04o} lets others read or write it: run `chmod 600 {}`",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Opens a file we will read a secret or the vault from: no symlinks, permissions checked on
+/// the opened descriptor (no TOCTOU), size bounded.
+pub fn read_secure(path: &Path) -> Result<Vec<u8>> {
+    let mut f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(nofollow())
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotFound(path.to_path_buf()))
+        }
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(Error::InsecurePermissions {
+                path: path.to_path_buf(),
+                reason: "is a symbolic link; point to the real file instead".into(),
+            })
+        }
+        Err(e) => return Err(Error::io(format!("cannot open {}", path.display()), e)),
+    };
+    let meta = f
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
+    check_permissions(path, &meta)?;
+    if meta.len() > MAX_FILE_LEN {
+        return Err(Error::InvalidInput(format!(
+            "{} is too large to be a vault or key file",
+            path.display()
+        )));
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    (&mut f)
+        .take(MAX_FILE_LEN)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    Ok(buf)
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    let d = File::open(dir).map_err(|e| Error::io(format!("cannot open {}", dir.display()), e))?;
+    d.sync_all()
+        .map_err(|e| Error::io(format!("cannot fsync {}", dir.display()), e))
+}
+
+/// Refuses a directory that others may write to (unless sticky, like /tmp).
+pub fn check_directory(dir: &Path) -> Result<()> {
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| Error::io(format!("cannot stat {}", dir.display()), e))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(Error::InsecurePermissions {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "directory mode {:04o} lets others replace the vault: run `chmod 700 {}`",
+                mode & 0o7777,
+                dir.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn write_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    for _ in 0..16 {
+        let mut rnd = [0u8; 8];
+        getrandom::getrandom(&mut rnd)
+            .map_err(|_| Error::io("no randomness", std::io::Error::other("getrandom")))?;
+        let tmp = dir.join(format!(".vault-tmp-{}", hex::encode(rnd)));
+        let mut f = match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nofollow())
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(format!("cannot create a file in {}", dir.display()), e)),
+        };
+        let res = f
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
+            .and_then(|_| f.write_all(bytes))
+            .and_then(|_| f.sync_all());
+        if let Err(e) = res {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(format!("cannot write {}", tmp.display()), e));
+        }
+        return Ok(tmp);
+    }
+    Err(Error::io(
+        "cannot create a temporary file",
+        std::io::Error::other("too many name collisions"),
+    ))
+}
+
+/// Replaces `path` with `bytes` atomically. `verify` is called on what was read back from the
+/// temporary file before the rename; if it fails nothing is replaced. With `create_only`, the
+/// final step is a hard link that fails if `path` exists (never overwrite).
+pub fn atomic_write(
+    path: &Path,
+    bytes: &[u8],
+    create_only: bool,
+    verify: impl FnOnce(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let dir = parent_of(path);
+    let tmp = write_temp(&dir, bytes)?;
+    let result = (|| {
+        let back = std::fs::read(&tmp)
+            .map_err(|e| Error::io(format!("cannot read back {}", tmp.display()), e))?;
+        if back != bytes {
+            return Err(Error::io(
+                "read-back differs from what was written",
+                std::io::Error::other("short or corrupted write"),
+            ));
+        }
+        verify(&back)?;
+        if create_only {
+            std::fs::hard_link(&tmp, path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::AlreadyExists(path.to_path_buf())
+                } else {
+                    Error::io(format!("cannot create {}", path.display()), e)
+                }
+            })?;
+            let _ = std::fs::remove_file(&tmp);
+        } else {
+            if let Ok(m) = std::fs::symlink_metadata(path) {
+                if m.file_type().is_symlink() {
+                    return Err(Error::InsecurePermissions {
+                        path: path.to_path_buf(),
+                        reason: "is a symbolic link; refusing to replace it".into(),
+                    });
+                }
+            }
+            std::fs::rename(&tmp, path)
+                .map_err(|e| Error::io(format!("cannot replace {}", path.display()), e))?;
+        }
+        fsync_dir(&dir)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// An exclusive writer lock on `<vault>.lock`, released on drop.
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: File,
+}
+
+/// The lock file next to a vault.
+pub fn lock_path(vault: &Path) -> PathBuf {
+    let mut s = vault.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// Takes the writer lock, waiting up to `timeout`; on time-out says who holds it.
+pub fn lock(vault: &Path, timeout: Duration) -> Result<WriteLock> {
+    let path = lock_path(vault);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(nofollow())
+        .open(&path)
+        .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
+    let start = Instant::now();
+    loop {
+        match f.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if start.elapsed() >= timeout {
+                    let mut holder = String::new();
+                    let _ = (&f).take(200).read_to_string(&mut holder);
+                    let holder = holder.trim().to_string();
+                    return Err(Error::Locked {
+                        holder: (!holder.is_empty()).then_some(holder),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io(format!("cannot lock {}", path.display()), e))
+            }
+        }
+    }
+    // Say who holds it, for a writer that times out waiting.
+    let _ = f.set_len(0);
+    let _ = f.write_all(format!("held by pid {}", std::process::id()).as_bytes());
+    Ok(WriteLock { _file: f })
+}
+
+/// The high-water mark of generations seen on this machine, kept outside the vault file.
+#[derive(Debug, Clone)]
+pub struct GenerationRecord {
+    dir: PathBuf,
+}
+
+impl GenerationRecord {
+    /// Records live in `state_dir/generations/<vault_id hex>`.
+    pub fn new(state_dir: &Path) -> Self {
+        GenerationRecord {
+            dir: state_dir.join("generations"),
+        }
+    }
+
+    fn file(&self, vault_id: &[u8]) -> PathBuf {
+        self.dir.join(hex::encode(vault_id))
+    }
+
+    /// The recorded generation, if any.
+    pub fn load(&self, vault_id: &[u8]) -> Result<Option<u64>> {
+        match std::fs::read_to_string(self.file(vault_id)) {
+            Ok(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::InvalidInput(format!(
+                    "the rollback record {} is unreadable; delete it to trust the current vault again",
+                    self.file(vault_id).display()
+                ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("cannot read the rollback record", e)),
+        }
+    }
+
+    /// Records `generation` (only ever raises it).
+    pub fn store(&self, vault_id: &[u8], generation: u64) -> Result<()> {
+        if self.load(vault_id)?.is_some_and(|g| g >= generation) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
+        let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700));
+        atomic_write(
+            &self.file(vault_id),
+            format!("{generation}\n").as_bytes(),
+            false,
+            |_| Ok(()),
+        )
+    }
+}
+
+/// Creates `dir` (and parents) with mode 0700 for the last component if missing.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
+}
+
+/// Writes a new file with mode 0600 that must not exist yet (exports).
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    create_private_dir(&parent_of(path))?;
+    atomic_write(path, bytes, true, |_| Ok(()))
+}
+
+/// The parent directory of a path (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    parent_of(path)
+}
