@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
-use vault_core::{kdf, EnvProfile, Exchange, NewBot, NewKey, OpenOptions, Scope, SecretValue, Vault};
+use vault_core::{
+    kdf, EnvProfile, Exchange, NewBot, NewKey, OpenOptions, Scope, SecretValue, Vault,
+};
 
 /// The cheapest parameters the library accepts (the floor); tests never go below it.
 pub const TEST_KDF: kdf::KdfParams = kdf::FLOOR;
@@ -89,7 +91,9 @@ pub fn require_program(name: &str, test: &str) -> Option<PathBuf> {
         if e2e_required() {
             panic!("{test}: `{name}` is required with VAULT_E2E=1 but is not installed");
         }
-        eprintln!("SKIP {test}: `{name}` is not installed (set VAULT_E2E=1 to make this mandatory)");
+        eprintln!(
+            "SKIP {test}: `{name}` is not installed (set VAULT_E2E=1 to make this mandatory)"
+        );
     }
     found
 }

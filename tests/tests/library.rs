@@ -37,7 +37,12 @@ mod sha2_shim {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("sha256sum");
-        child.stdin.take().expect("stdin").write_all(data).expect("write");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(data)
+            .expect("write");
         let out = child.wait_with_output().expect("sha256sum");
         let hex = String::from_utf8_lossy(&out.stdout);
         let mut r = [0u8; 32];
@@ -56,9 +61,19 @@ fn identity_of(v: &Vault) -> secrecy::SecretString {
 fn round_trip_through_the_public_api() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("alpha", "AKEY-round-trip-0001", "SECRET-round-trip-0001")).expect("add");
+    v.add(new_bot(
+        "alpha",
+        "AKEY-round-trip-0001",
+        "SECRET-round-trip-0001",
+    ))
+    .expect("add");
     drop(v);
-    let v = Vault::open(&sb.vault(), Unlock::Passphrase(&pass(PASSPHRASE)), sb.opts()).expect("open");
+    let v = Vault::open(
+        &sb.vault(),
+        Unlock::Passphrase(&pass(PASSPHRASE)),
+        sb.opts(),
+    )
+    .expect("open");
     let bot = v.bot("alpha").expect("bot");
     let c = vault_core::Credentials::from_bot(bot).expect("creds");
     assert_eq!(c.key.expose(), "AKEY-round-trip-0001");
@@ -71,9 +86,17 @@ fn round_trip_through_the_public_api() {
 fn new_vault_file_is_0600_in_a_0700_directory() {
     let sb = Sandbox::new();
     sb.create();
-    let m = std::fs::metadata(sb.vault()).expect("meta").permissions().mode() & 0o777;
+    let m = std::fs::metadata(sb.vault())
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(m, 0o600);
-    let d = std::fs::metadata(sb.vault().parent().expect("dir")).expect("meta").permissions().mode() & 0o777;
+    let d = std::fs::metadata(sb.vault().parent().expect("dir"))
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(d, 0o700);
 }
 
@@ -92,8 +115,15 @@ fn wrong_passphrase_is_reported_and_leaves_the_file_byte_identical() {
     let sb = Sandbox::new();
     sb.create();
     let before = read(&sb.vault());
-    let r = Vault::open(&sb.vault(), Unlock::Passphrase(&pass("not the passphrase at all")), sb.opts());
-    assert!(matches!(r, Err(Error::WrongPassphraseOrTamperedSlot)), "{r:?}");
+    let r = Vault::open(
+        &sb.vault(),
+        Unlock::Passphrase(&pass("not the passphrase at all")),
+        sb.opts(),
+    );
+    assert!(
+        matches!(r, Err(Error::WrongPassphraseOrTamperedSlot)),
+        "{r:?}"
+    );
     assert_eq!(read(&sb.vault()), before);
 }
 
@@ -101,7 +131,8 @@ fn wrong_passphrase_is_reported_and_leaves_the_file_byte_identical() {
 fn every_truncation_is_reported_as_corrupted() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-trunc-00000001", "SECRET-trunc-0001")).expect("add");
+    v.add(new_bot("a", "AKEY-trunc-00000001", "SECRET-trunc-0001"))
+        .expect("add");
     let full = read(&sb.vault());
     let t = sb.path().join("t.age");
     for len in 0..full.len() {
@@ -117,7 +148,8 @@ fn every_truncation_is_reported_as_corrupted() {
 fn every_single_byte_flip_is_detected_without_a_key() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-flip-000000001", "SECRET-flip-0001")).expect("add");
+    v.add(new_bot("a", "AKEY-flip-000000001", "SECRET-flip-0001"))
+        .expect("add");
     let full = read(&sb.vault());
     let t = sb.path().join("t.age");
     for i in 0..full.len() {
@@ -135,7 +167,8 @@ fn every_single_byte_flip_is_detected_without_a_key() {
 fn flips_with_a_recomputed_checksum_never_open() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-flip2-00000001", "SECRET-flip2-0001")).expect("add");
+    v.add(new_bot("a", "AKEY-flip2-00000001", "SECRET-flip2-0001"))
+        .expect("add");
     let id = identity_of(&v);
     let full = read(&sb.vault());
     let parsed = format::parse(&full).expect("parse");
@@ -152,7 +185,9 @@ fn flips_with_a_recomputed_checksum_never_open() {
             b[i] ^= bit;
             let b = with_checksum(b);
             write_raw(&t, &b);
-            let Ok(f) = VaultFile::read(&t, sb.opts()) else { continue };
+            let Ok(f) = VaultFile::read(&t, sb.opts()) else {
+                continue;
+            };
             let r = f.unlock(Unlock::Identity(&id));
             assert!(
                 matches!(r, Err(Error::Tampered) | Err(Error::WrongIdentity)),
@@ -167,12 +202,16 @@ fn flips_with_a_recomputed_checksum_never_open() {
         b[i] ^= 0x01;
         let b = with_checksum(b);
         write_raw(&t, &b);
-        let Ok(f) = VaultFile::read(&t, sb.opts()) else { continue };
+        let Ok(f) = VaultFile::read(&t, sb.opts()) else {
+            continue;
+        };
         let r = f.unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
         assert!(
             matches!(
                 r,
-                Err(Error::WrongPassphraseOrTamperedSlot) | Err(Error::KdfParams(_)) | Err(Error::Tampered)
+                Err(Error::WrongPassphraseOrTamperedSlot)
+                    | Err(Error::KdfParams(_))
+                    | Err(Error::Tampered)
             ),
             "passphrase unlock, flip at {i}: {:?}",
             r.map(|_| ())
@@ -185,13 +224,15 @@ fn a_body_forged_with_the_public_recipient_is_rejected() {
     use std::io::Write;
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-forge-00000001", "SECRET-forge-0001")).expect("add");
+    v.add(new_bot("a", "AKEY-forge-00000001", "SECRET-forge-0001"))
+        .expect("add");
     let id = identity_of(&v);
     let full = read(&sb.vault());
     let parsed = format::parse(&full).expect("parse");
     let recipient: age::x25519::Recipient = parsed.header.recipient.parse().expect("recipient");
     let forged_json = br#"{"format":1,"fingerprint_key":"00","log_key":"00","bots":{}}"#;
-    let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient)).expect("enc");
+    let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+        .expect("enc");
     let mut body = Vec::new();
     let mut w = enc.wrap_output(&mut body).expect("wrap");
     w.write_all(forged_json).expect("write");
@@ -199,9 +240,13 @@ fn a_body_forged_with_the_public_recipient_is_rejected() {
     let file = format::assemble(parsed.header_bytes, &body, |_| [0u8; 32]);
     let t = sb.path().join("forged.age");
     write_raw(&t, &file);
-    let r = VaultFile::read(&t, sb.opts()).expect("checksum is fine").unlock(Unlock::Identity(&id));
+    let r = VaultFile::read(&t, sb.opts())
+        .expect("checksum is fine")
+        .unlock(Unlock::Identity(&id));
     assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
-    let r = VaultFile::read(&t, sb.opts()).expect("read").unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
+    let r = VaultFile::read(&t, sb.opts())
+        .expect("read")
+        .unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
     assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
 }
 
@@ -213,16 +258,27 @@ fn kdf_parameters_raised_in_a_slot_are_refused_before_any_large_allocation() {
     let parsed = format::parse(&full).expect("parse");
     let slot_start = 13 + 16 + 8 + 8 + 32 + 2 + parsed.header.recipient.len() + 1 + 1 + 2;
     drop(parsed);
-    for (offset, value) in [(0usize, u32::MAX), (0, 64 * 1024 * 1024), (4, 1000), (8, 255)] {
+    for (offset, value) in [
+        (0usize, u32::MAX),
+        (0, 64 * 1024 * 1024),
+        (4, 1000),
+        (8, 255),
+    ] {
         let mut b = full.clone();
         b[slot_start + offset..slot_start + offset + 4].copy_from_slice(&value.to_be_bytes());
         let b = with_checksum(b);
         let t = sb.path().join("raised.age");
         write_raw(&t, &b);
         let start = Instant::now();
-        let r = VaultFile::read(&t, sb.opts()).expect("read").unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
+        let r = VaultFile::read(&t, sb.opts())
+            .expect("read")
+            .unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
         assert!(matches!(r, Err(Error::KdfParams(_))), "{:?}", r.map(|_| ()));
-        assert!(start.elapsed() < Duration::from_millis(100), "took {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "took {:?}",
+            start.elapsed()
+        );
     }
 }
 
@@ -232,12 +288,20 @@ fn a_write_after_an_identity_only_unlock_works() {
     let v = sb.create();
     let id = identity_of(&v);
     drop(v);
-    let mut v = Vault::open(&sb.vault(), Unlock::Identity(&id), sb.opts()).expect("identity unlock");
-    v.add(new_bot("a", "AKEY-identity-write-1", "SECRET-identity-1")).expect("add");
-    v.rotate("a", key("AKEY-identity-write-2", "SECRET-identity-2"), None).expect("rotate");
+    let mut v =
+        Vault::open(&sb.vault(), Unlock::Identity(&id), sb.opts()).expect("identity unlock");
+    v.add(new_bot("a", "AKEY-identity-write-1", "SECRET-identity-1"))
+        .expect("add");
+    v.rotate("a", key("AKEY-identity-write-2", "SECRET-identity-2"), None)
+        .expect("rotate");
     drop(v);
     // The passphrase slot was carried over untouched and still opens the vault.
-    let v = Vault::open(&sb.vault(), Unlock::Passphrase(&pass(PASSPHRASE)), sb.opts()).expect("passphrase");
+    let v = Vault::open(
+        &sb.vault(),
+        Unlock::Passphrase(&pass(PASSPHRASE)),
+        sb.opts(),
+    )
+    .expect("passphrase");
     assert_eq!(v.bot("a").expect("a").history.len(), 1);
 }
 
@@ -247,30 +311,63 @@ fn a_wrong_identity_is_refused() {
     sb.create();
     let other = age::x25519::Identity::generate().to_string();
     let r = Vault::open(&sb.vault(), Unlock::Identity(&other), sb.opts());
-    assert!(matches!(r, Err(Error::WrongIdentity)), "{:?}", r.map(|_| ()));
+    assert!(
+        matches!(r, Err(Error::WrongIdentity)),
+        "{:?}",
+        r.map(|_| ())
+    );
 }
 
 #[test]
 fn add_refuses_withdrawals_and_known_keys_and_writes_nothing() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-known-00000001", "SECRET-known-0001")).expect("add");
+    v.add(new_bot("a", "AKEY-known-00000001", "SECRET-known-0001"))
+        .expect("add");
     let before = read(&sb.vault());
     let mut w = new_bot("b", "AKEY-known-00000002", "SECRET-known-0002");
     w.scope.withdrawals = Withdrawals::Enabled;
     assert!(matches!(v.add(w), Err(Error::Policy(_))));
-    assert!(matches!(v.add(new_bot("c", "AKEY-known-00000001", "x-other-secret")), Err(Error::Policy(_))));
-    assert!(matches!(v.add(new_bot("a", "AKEY-known-00000009", "SECRET-known-0009")), Err(Error::BotExists(_))));
-    assert!(matches!(v.add(new_bot("Bad Name", "AKEY-known-00000003", "s")), Err(Error::InvalidInput(_))));
-    assert_eq!(read(&sb.vault()), before, "a refused add must write nothing");
+    assert!(matches!(
+        v.add(new_bot("c", "AKEY-known-00000001", "x-other-secret")),
+        Err(Error::Policy(_))
+    ));
+    assert!(matches!(
+        v.add(new_bot("a", "AKEY-known-00000009", "SECRET-known-0009")),
+        Err(Error::BotExists(_))
+    ));
+    assert!(matches!(
+        v.add(new_bot("Bad Name", "AKEY-known-00000003", "s")),
+        Err(Error::InvalidInput(_))
+    ));
+    assert_eq!(
+        read(&sb.vault()),
+        before,
+        "a refused add must write nothing"
+    );
     // Rotated-out, revoked and removed keys stay known.
-    v.rotate("a", key("AKEY-known-00000004", "SECRET-known-0004"), Some("test".into())).expect("rotate");
-    assert!(matches!(v.add(new_bot("d", "AKEY-known-00000001", "s-1234567890")), Err(Error::Policy(_))));
+    v.rotate(
+        "a",
+        key("AKEY-known-00000004", "SECRET-known-0004"),
+        Some("test".into()),
+    )
+    .expect("rotate");
+    assert!(matches!(
+        v.add(new_bot("d", "AKEY-known-00000001", "s-1234567890")),
+        Err(Error::Policy(_))
+    ));
     v.revoke("a", None).expect("revoke");
-    assert!(matches!(v.add(new_bot("d", "AKEY-known-00000004", "s-1234567890")), Err(Error::Policy(_))));
-    v.add(new_bot("e", "AKEY-known-00000005", "SECRET-known-0005")).expect("add e");
+    assert!(matches!(
+        v.add(new_bot("d", "AKEY-known-00000004", "s-1234567890")),
+        Err(Error::Policy(_))
+    ));
+    v.add(new_bot("e", "AKEY-known-00000005", "SECRET-known-0005"))
+        .expect("add e");
     v.remove("e").expect("remove");
-    assert!(matches!(v.add(new_bot("f", "AKEY-known-00000005", "s-1234567890")), Err(Error::Policy(_))));
+    assert!(matches!(
+        v.add(new_bot("f", "AKEY-known-00000005", "s-1234567890")),
+        Err(Error::Policy(_))
+    ));
     assert!(matches!(
         v.rotate("a", key("AKEY-known-00000005", "s-1234567890"), None),
         Err(Error::Policy(_))
@@ -281,8 +378,14 @@ fn add_refuses_withdrawals_and_known_keys_and_writes_nothing() {
 fn revoke_wipes_the_secret_material_and_keeps_a_tombstone() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-revoke-0000001", "SECRET-revoke-0001")).expect("add");
-    v.set_secret("a", "FREQTRADE__TELEGRAM__TOKEN", "TOKEN-revoke-00001".into()).expect("secret");
+    v.add(new_bot("a", "AKEY-revoke-0000001", "SECRET-revoke-0001"))
+        .expect("add");
+    v.set_secret(
+        "a",
+        "FREQTRADE__TELEGRAM__TOKEN",
+        "TOKEN-revoke-00001".into(),
+    )
+    .expect("secret");
     v.revoke("a", Some("leaked".into())).expect("revoke");
     let bot = v.bot("a").expect("a");
     assert!(bot.credentials().is_none());
@@ -296,29 +399,46 @@ fn revoke_wipes_the_secret_material_and_keeps_a_tombstone() {
 fn passphrase_change_makes_the_old_one_useless() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.change_passphrase(&pass("a whole new passphrase here"), TEST_KDF).expect("passwd");
+    v.change_passphrase(&pass("a whole new passphrase here"), TEST_KDF)
+        .expect("passwd");
     drop(v);
     assert!(matches!(
-        Vault::open(&sb.vault(), Unlock::Passphrase(&pass(PASSPHRASE)), sb.opts()),
+        Vault::open(
+            &sb.vault(),
+            Unlock::Passphrase(&pass(PASSPHRASE)),
+            sb.opts()
+        ),
         Err(Error::WrongPassphraseOrTamperedSlot)
     ));
-    Vault::open(&sb.vault(), Unlock::Passphrase(&pass("a whole new passphrase here")), sb.opts()).expect("new works");
+    Vault::open(
+        &sb.vault(),
+        Unlock::Passphrase(&pass("a whole new passphrase here")),
+        sb.opts(),
+    )
+    .expect("new works");
 }
 
 #[test]
 fn rekey_makes_old_identities_useless() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-rekey-00000001", "SECRET-rekey-0001")).expect("add");
+    v.add(new_bot("a", "AKEY-rekey-00000001", "SECRET-rekey-0001"))
+        .expect("add");
     let old = identity_of(&v);
-    v.rekey(&pass("the rekeyed vault passphrase"), TEST_KDF, None).expect("rekey");
+    v.rekey(&pass("the rekeyed vault passphrase"), TEST_KDF, None)
+        .expect("rekey");
     assert_ne!(v.identity_secret().expose_secret(), old.expose_secret());
     drop(v);
     assert!(matches!(
         Vault::open(&sb.vault(), Unlock::Identity(&old), sb.opts()),
         Err(Error::WrongIdentity)
     ));
-    let v = Vault::open(&sb.vault(), Unlock::Passphrase(&pass("the rekeyed vault passphrase")), sb.opts()).expect("open");
+    let v = Vault::open(
+        &sb.vault(),
+        Unlock::Passphrase(&pass("the rekeyed vault passphrase")),
+        sb.opts(),
+    )
+    .expect("open");
     assert!(v.bot("a").is_ok());
 }
 
@@ -338,8 +458,14 @@ fn a_slot_swapped_in_from_another_vault_does_not_unlock() {
     let file = format::assemble(&hb, pa.body, |_| [0; 32]);
     let t = a.path().join("swapped.age");
     write_raw(&t, &file);
-    let r = VaultFile::read(&t, a.opts()).expect("read").unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
-    assert!(matches!(r, Err(Error::WrongPassphraseOrTamperedSlot)), "{:?}", r.map(|_| ()));
+    let r = VaultFile::read(&t, a.opts())
+        .expect("read")
+        .unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
+    assert!(
+        matches!(r, Err(Error::WrongPassphraseOrTamperedSlot)),
+        "{:?}",
+        r.map(|_| ())
+    );
     assert!(matches!(h.slots[0], Slot::Passphrase(_)));
 }
 
@@ -347,7 +473,8 @@ fn a_slot_swapped_in_from_another_vault_does_not_unlock() {
 fn a_restored_older_copy_is_refused_as_a_rollback() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-rollback-00001", "SECRET-rollback-01")).expect("add");
+    v.add(new_bot("a", "AKEY-rollback-00001", "SECRET-rollback-01"))
+        .expect("add");
     let old = read(&sb.vault());
     v.revoke("a", None).expect("revoke");
     let id = identity_of(&v);
@@ -375,32 +502,51 @@ fn insecure_vault_files_are_refused() {
     let p = sb.vault();
     for mode in [0o644, 0o640, 0o606, 0o660] {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-        assert!(matches!(VaultFile::read(&p, sb.opts()), Err(Error::InsecurePermissions { .. })), "{mode:o}");
+        assert!(
+            matches!(
+                VaultFile::read(&p, sb.opts()),
+                Err(Error::InsecurePermissions { .. })
+            ),
+            "{mode:o}"
+        );
     }
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let link = sb.path().join("link.age");
     std::os::unix::fs::symlink(&p, &link).expect("symlink");
-    assert!(matches!(VaultFile::read(&link, sb.opts()), Err(Error::InsecurePermissions { .. })));
+    assert!(matches!(
+        VaultFile::read(&link, sb.opts()),
+        Err(Error::InsecurePermissions { .. })
+    ));
     if vault_core::store::euid() == 0 {
         // Running as root: a file owned by someone else is refused.
         let other = sb.path().join("other.age");
         std::fs::copy(&p, &other).expect("copy");
         std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         std::os::unix::fs::chown(&other, Some(65534), Some(65534)).expect("chown");
-        assert!(matches!(VaultFile::read(&other, sb.opts()), Err(Error::InsecurePermissions { .. })));
+        assert!(matches!(
+            VaultFile::read(&other, sb.opts()),
+            Err(Error::InsecurePermissions { .. })
+        ));
     }
 }
 
 #[test]
 fn permission_rules_hold_for_an_unprivileged_user() {
     if vault_core::store::euid() != 0 {
-        eprintln!("SKIP permission_rules_hold_for_an_unprivileged_user: needs root to switch users");
+        eprintln!(
+            "SKIP permission_rules_hold_for_an_unprivileged_user: needs root to switch users"
+        );
         return;
     }
-    let Some(setpriv) = require_program("setpriv", "permission_rules_hold_for_an_unprivileged_user") else {
+    let Some(setpriv) =
+        require_program("setpriv", "permission_rules_hold_for_an_unprivileged_user")
+    else {
         return;
     };
-    let dir = tempfile::Builder::new().prefix("vault-unpriv").tempdir_in("/tmp").expect("tmp");
+    let dir = tempfile::Builder::new()
+        .prefix("vault-unpriv")
+        .tempdir_in("/tmp")
+        .expect("tmp");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let sb_dir = dir.path().join("home");
     std::fs::create_dir(&sb_dir).expect("mkdir");
@@ -412,16 +558,28 @@ fn permission_rules_hold_for_an_unprivileged_user() {
     let out = Command::new(setpriv)
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&exe)
-        .args(["--exact", "child_unprivileged_permission_checks", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_unprivileged_permission_checks",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("VAULT_TEST_CHILD", "perm")
         .env("VAULT_TEST_DIR", &sb_dir)
         .env("VAULT_TEST_ROOT_FILE", &root_owned)
         .env("HOME", &sb_dir)
         .output()
         .expect("run child");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("CHILD-OK"), "child did not run its checks: {text}");
+    assert!(
+        text.contains("CHILD-OK"),
+        "child did not run its checks: {text}"
+    );
 }
 
 /// Runs only as the re-executed child of the test above.
@@ -434,13 +592,20 @@ fn child_unprivileged_permission_checks() {
     assert_ne!(vault_core::store::euid(), 0);
     let vault = dir.join("v").join("vault.age");
     let opts = vault_core::OpenOptions::new(dir.join("state"));
-    let v = Vault::create(&vault, &pass(PASSPHRASE), TEST_KDF, opts.clone()).expect("create as nobody");
+    let v =
+        Vault::create(&vault, &pass(PASSPHRASE), TEST_KDF, opts.clone()).expect("create as nobody");
     drop(v);
     VaultFile::read(&vault, opts.clone()).expect("own 0600 file opens");
     std::fs::set_permissions(&vault, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-    assert!(matches!(VaultFile::read(&vault, opts.clone()), Err(Error::InsecurePermissions { .. })));
+    assert!(matches!(
+        VaultFile::read(&vault, opts.clone()),
+        Err(Error::InsecurePermissions { .. })
+    ));
     let root = std::path::PathBuf::from(std::env::var("VAULT_TEST_ROOT_FILE").expect("root"));
-    assert!(matches!(VaultFile::read(&root, opts), Err(Error::InsecurePermissions { .. })));
+    assert!(matches!(
+        VaultFile::read(&root, opts),
+        Err(Error::InsecurePermissions { .. })
+    ));
     println!("CHILD-OK");
 }
 
@@ -472,11 +637,20 @@ fn child_writer() {
     let mut v = Vault::open(&vault, Unlock::Identity(&id), opts).expect("open");
     if kind == "add" {
         let n = std::env::var("VAULT_TEST_N").expect("n");
-        v.add(new_bot(&format!("bot-{n}"), &format!("AKEY-concurrent-{n:0>6}"), &format!("SECRET-concurrent-{n}")))
-            .expect("add");
+        v.add(new_bot(
+            &format!("bot-{n}"),
+            &format!("AKEY-concurrent-{n:0>6}"),
+            &format!("SECRET-concurrent-{n}"),
+        ))
+        .expect("add");
     } else {
         for i in 0.. {
-            v.rotate("a", key(&format!("AKEY-kill-loop-{i:08}"), "SECRET-kill-loop-0001"), None).expect("rotate");
+            v.rotate(
+                "a",
+                key(&format!("AKEY-kill-loop-{i:08}"), "SECRET-kill-loop-0001"),
+                None,
+            )
+            .expect("rotate");
         }
     }
 }
@@ -489,10 +663,18 @@ fn concurrent_writers_lose_no_update() {
     drop(v);
     let children: Vec<_> = (0..6)
         .map(|n| {
-            spawn_child("add", &sb.vault(), &sb.state(), &[("VAULT_TEST_IDENTITY", id.clone()), ("VAULT_TEST_N", n.to_string())])
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .expect("spawn")
+            spawn_child(
+                "add",
+                &sb.vault(),
+                &sb.state(),
+                &[
+                    ("VAULT_TEST_IDENTITY", id.clone()),
+                    ("VAULT_TEST_N", n.to_string()),
+                ],
+            )
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
         })
         .collect();
     for mut c in children {
@@ -500,32 +682,50 @@ fn concurrent_writers_lose_no_update() {
     }
     let v = Vault::open(&sb.vault(), Unlock::Identity(&pass(&id)), sb.opts()).expect("open");
     assert_eq!(v.bots().count(), 6, "every concurrent add must survive");
-    assert!(v.verify_log().problems.is_empty(), "{:?}", v.verify_log().problems);
+    assert!(
+        v.verify_log().problems.is_empty(),
+        "{:?}",
+        v.verify_log().problems
+    );
 }
 
 #[test]
 fn a_writer_killed_at_any_moment_leaves_the_old_or_the_new_vault() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-kill-loop-start", "SECRET-kill-loop-0001")).expect("add");
+    v.add(new_bot(
+        "a",
+        "AKEY-kill-loop-start",
+        "SECRET-kill-loop-0001",
+    ))
+    .expect("add");
     let id = v.identity_secret().expose_secret().to_string();
     drop(v);
-    let iterations: u64 = std::env::var("VAULT_KILL_ITERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    let iterations: u64 = std::env::var("VAULT_KILL_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut last_gen = 0;
     for _ in 0..iterations {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let mut child = spawn_child("rotate-loop", &sb.vault(), &sb.state(), &[("VAULT_TEST_IDENTITY", id.clone())])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
+        let mut child = spawn_child(
+            "rotate-loop",
+            &sb.vault(),
+            &sb.state(),
+            &[("VAULT_TEST_IDENTITY", id.clone())],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
         std::thread::sleep(Duration::from_micros(2_000 + seed % 40_000));
         child.kill().expect("SIGKILL");
         child.wait().expect("wait");
-        let v = Vault::open(&sb.vault(), Unlock::Identity(&pass(&id)), sb.opts()).expect("the vault must always open");
+        let v = Vault::open(&sb.vault(), Unlock::Identity(&pass(&id)), sb.opts())
+            .expect("the vault must always open");
         let bot = v.bot("a").expect("bot a");
         let k = vault_core::Credentials::from_bot(bot).expect("creds");
         assert!(k.key.expose().starts_with("AKEY-kill-loop-"));
@@ -544,7 +744,8 @@ fn a_second_writer_waits_and_then_says_who_holds_the_lock() {
     let _held = vault_core::store::lock(&sb.vault(), Duration::from_secs(1)).expect("lock");
     let mut opts = sb.opts();
     opts.lock_timeout = Duration::from_millis(200);
-    let mut v = Vault::open(&sb.vault(), Unlock::Identity(&id), opts).expect("reading needs no lock");
+    let mut v =
+        Vault::open(&sb.vault(), Unlock::Identity(&id), opts).expect("reading needs no lock");
     match v.add(new_bot("a", "AKEY-locked-0000001", "SECRET-locked-01")) {
         Err(Error::Locked { holder }) => assert!(holder.unwrap_or_default().contains("pid")),
         other => panic!("{other:?}"),
@@ -555,8 +756,10 @@ fn a_second_writer_waits_and_then_says_who_holds_the_lock() {
 fn a_deleted_audit_log_line_is_detected() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "AKEY-log-0000000001", "SECRET-log-000001")).expect("add");
-    v.add(new_bot("b", "AKEY-log-0000000002", "SECRET-log-000002")).expect("add");
+    v.add(new_bot("a", "AKEY-log-0000000001", "SECRET-log-000001"))
+        .expect("add");
+    v.add(new_bot("b", "AKEY-log-0000000002", "SECRET-log-000002"))
+        .expect("add");
     assert!(v.verify_log().problems.is_empty());
     let log = vault_core::audit_log::log_path(&sb.vault());
     let text = std::fs::read_to_string(&log).expect("log");
@@ -565,14 +768,26 @@ fn a_deleted_audit_log_line_is_detected() {
     std::fs::write(&log, format!("{}\n{}\n", lines[0], lines[2])).expect("rewrite");
     assert!(!v.verify_log().problems.is_empty());
     std::fs::write(&log, format!("{}\n{}\n", lines[0], lines[1])).expect("truncate");
-    assert!(!v.verify_log().problems.is_empty(), "truncation must be detected by the anchor");
+    assert!(
+        !v.verify_log().problems.is_empty(),
+        "truncation must be detected by the anchor"
+    );
 }
 
 #[test]
 fn secrets_never_appear_in_debug_output() {
     let sb = Sandbox::new();
     let mut v = sb.create();
-    v.add(new_bot("a", "CANARY-debug-key-0001", "CANARY-debug-secret-01")).expect("add");
-    let shown = format!("{v:?} {:?} {:?}", v.bot("a").expect("a"), vault_core::Credentials::from_bot(v.bot("a").expect("a")));
+    v.add(new_bot(
+        "a",
+        "CANARY-debug-key-0001",
+        "CANARY-debug-secret-01",
+    ))
+    .expect("add");
+    let shown = format!(
+        "{v:?} {:?} {:?}",
+        v.bot("a").expect("a"),
+        vault_core::Credentials::from_bot(v.bot("a").expect("a"))
+    );
     assert!(!shown.contains("CANARY"), "{shown}");
 }

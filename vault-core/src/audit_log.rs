@@ -87,7 +87,10 @@ pub fn verify(path: &Path, log_key: &[u8], anchor_count: u64, anchor_head: &[u8;
         let line: Line = match serde_json::from_str(raw) {
             Ok(l) => l,
             Err(_) => {
-                problems.push(format!("line {} of the audit log is not a log entry", i + 1));
+                problems.push(format!(
+                    "line {} of the audit log is not a log entry",
+                    i + 1
+                ));
                 break;
             }
         };
@@ -154,5 +157,8 @@ pub fn append(path: &Path, log_key: &[u8], mut entry: Entry) -> Result<(u64, [u8
 
 /// Now, as RFC 3339.
 pub fn now_string() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }

@@ -41,7 +41,11 @@ pub const VAULT_BOT: &str = "VAULT_BOT";
 /// Set in the child: the supervising pid (marks a run; nesting is refused).
 pub const VAULT_RUN: &str = "VAULT_RUN";
 /// Variables that open the vault: never passed to a child.
-pub const UNLOCK_VARS: [&str; 3] = ["VAULT_IDENTITY_FILE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE_FILE"];
+pub const UNLOCK_VARS: [&str; 3] = [
+    "VAULT_IDENTITY_FILE",
+    "VAULT_PASSPHRASE_FILE",
+    "VAULT_NEW_PASSPHRASE_FILE",
+];
 
 impl ProfileNames {
     /// The four names.

@@ -195,7 +195,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(Error::Corrupted("length overflow"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(Error::Corrupted("length overflow"))?;
         let s = self
             .b
             .get(self.pos..end)

@@ -135,7 +135,7 @@ mod tests {
             .derive(b"correct horse", b"saltsaltsaltsalt")
             .expect("derive");
         assert_eq!(
-            hex::encode(key.as_ref()),
+            hex::encode(&key[..]),
             "332541e4192860aa42935c10c48d64793839c579a782b7c5baeff2d7c197d1f4"
         );
     }
@@ -148,7 +148,10 @@ mod tests {
             lanes: 1,
         };
         let start = std::time::Instant::now();
-        assert!(matches!(p.derive(b"x", b"saltsaltsaltsalt"), Err(Error::KdfParams(_))));
+        assert!(matches!(
+            p.derive(b"x", b"saltsaltsaltsalt"),
+            Err(Error::KdfParams(_))
+        ));
         assert!(start.elapsed().as_millis() < 100);
         let p = KdfParams {
             memory_kib: 65536,

@@ -30,7 +30,9 @@ pub use model::{
     Bot, BotStatus, EnvProfile, NewBot, NewKey, Scope, Status, VerifyResult, Withdrawals,
 };
 pub use secret::SecretValue;
-pub use vault::{parse_identity_file, short_fp, OpenOptions, SetBot, Unlock, UnlockedBy, Vault, VaultFile};
+pub use vault::{
+    parse_identity_file, short_fp, OpenOptions, SetBot, Unlock, UnlockedBy, Vault, VaultFile,
+};
 
 /// Re-exported so callers use the same `secrecy` version as we do.
 pub use secrecy;

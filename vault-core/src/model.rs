@@ -397,7 +397,17 @@ mod tests {
         for ok in ["a", "bot-1", "0x", "my_bot", &"a".repeat(64)] {
             assert!(validate_bot_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-a", "_a", "A", "a b", "a/b", "é", &"a".repeat(65), "../x"] {
+        for bad in [
+            "",
+            "-a",
+            "_a",
+            "A",
+            "a b",
+            "a/b",
+            "é",
+            &"a".repeat(65),
+            "../x",
+        ] {
             assert!(validate_bot_name(bad).is_err(), "{bad}");
         }
     }

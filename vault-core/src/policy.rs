@@ -92,7 +92,10 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
             "withdrawals-enabled",
             bot,
             "the key allows withdrawals: a leak can move funds off the exchange".into(),
-            format!("delete it at {page}, create a trade-only key, then `vault rotate {}`", bot.name),
+            format!(
+                "delete it at {page}, create a trade-only key, then `vault rotate {}`",
+                bot.name
+            ),
         ));
     } else if bot.scope.withdrawals == Withdrawals::Unknown
         && verify.is_none_or(|v| v.can_withdraw.is_none())
@@ -117,8 +120,12 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
     if bot.scope.ip_allowlist.is_empty() && verify.is_none_or(|v| v.ip_restricted != Some(true)) {
         let mut msg = String::from("no IP allow-list is declared for this key (rule 2)");
         match bot.exchange {
-            Exchange::Bybit => msg.push_str("; Bybit expires keys without an IP binding after 90 days"),
-            Exchange::Okx => msg.push_str("; OKX expires trading keys without an IP after 14 days of inactivity"),
+            Exchange::Bybit => {
+                msg.push_str("; Bybit expires keys without an IP binding after 90 days")
+            }
+            Exchange::Okx => {
+                msg.push_str("; OKX expires trading keys without an IP after 14 days of inactivity")
+            }
             _ => {}
         }
         out.push(finding(
@@ -126,7 +133,10 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
             "no-ip-allowlist",
             bot,
             msg,
-            format!("restrict the key to your server's IP at {page}, then `vault set {} --ip ADDR`", bot.name),
+            format!(
+                "restrict the key to your server's IP at {page}, then `vault set {} --ip ADDR`",
+                bot.name
+            ),
         ));
     }
     if !bot.exchange.ip_restriction_knowable() {
@@ -134,7 +144,10 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
             Severity::Warning,
             "ip-restriction-unknowable",
             bot,
-            format!("{} does not report whether a key is IP-restricted", bot.exchange),
+            format!(
+                "{} does not report whether a key is IP-restricted",
+                bot.exchange
+            ),
             format!("check the key's IP settings by hand at {page}"),
         ));
     }
@@ -144,8 +157,14 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
             Severity::Warning,
             "key-too-old",
             bot,
-            format!("the key is {age_days} days old (rotate after {} days)", bot.rotate_after_days),
-            format!("create a new key at {page}, then `vault rotate {}`", bot.name),
+            format!(
+                "the key is {age_days} days old (rotate after {} days)",
+                bot.rotate_after_days
+            ),
+            format!(
+                "create a new key at {page}, then `vault rotate {}`",
+                bot.name
+            ),
         ));
     }
     if let Some(exp) = verify.and_then(|v| v.expires_at) {
@@ -156,7 +175,10 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
                 "key-expires-soon",
                 bot,
                 format!("the exchange expires this key in {left} days"),
-                format!("create a new key at {page}, then `vault rotate {}`", bot.name),
+                format!(
+                    "create a new key at {page}, then `vault rotate {}`",
+                    bot.name
+                ),
             ));
         }
     }
@@ -213,7 +235,10 @@ pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     if matches!(l.as_str(), "t" | "true" | "f" | "false") {
         return true;
     }
-    matches!(serde_json::from_str::<serde_json::Value>(v), Ok(serde_json::Value::Array(_)))
+    matches!(
+        serde_json::from_str::<serde_json::Value>(v),
+        Ok(serde_json::Value::Array(_))
+    )
 }
 
 /// digit (["_"] digit)*
@@ -250,7 +275,11 @@ fn python_float(s: &str) -> bool {
         }
     }
     match mantissa.split_once('.') {
-        Some((a, b)) => (a.is_empty() || digitpart(a)) && (b.is_empty() || digitpart(b)) && !(a.is_empty() && b.is_empty()),
+        Some((a, b)) => {
+            (a.is_empty() || digitpart(a))
+                && (b.is_empty() || digitpart(b))
+                && !(a.is_empty() && b.is_empty())
+        }
         None => digitpart(mantissa),
     }
 }
@@ -262,14 +291,53 @@ mod tests {
     #[test]
     fn freqtrade_conversion_copies_the_env_loader() {
         let n = "FREQTRADE__TELEGRAM__TOKEN";
-        for v in ["123", "-5", "1_0", "1e5", "1.5", ".5", "5.", "nan", "NaN", "inf", "-Infinity", " 42 ", "t", "True", "f", "FALSE", "[1,2]", "[]", "1E-3"] {
+        for v in [
+            "123",
+            "-5",
+            "1_0",
+            "1e5",
+            "1.5",
+            ".5",
+            "5.",
+            "nan",
+            "NaN",
+            "inf",
+            "-Infinity",
+            " 42 ",
+            "t",
+            "True",
+            "f",
+            "FALSE",
+            "[1,2]",
+            "[]",
+            "1E-3",
+        ] {
             assert!(freqtrade_would_convert(n, v), "{v}");
         }
-        for v in ["abc", "1__0", "_1", "1_", "0x10", "e5", ".", "{\"a\":1}", "\"s\"", "yes", "1.2.3", "12345abc"] {
+        for v in [
+            "abc",
+            "1__0",
+            "_1",
+            "1_",
+            "0x10",
+            "e5",
+            ".",
+            "{\"a\":1}",
+            "\"s\"",
+            "yes",
+            "1.2.3",
+            "12345abc",
+        ] {
             assert!(!freqtrade_would_convert(n, v), "{v}");
         }
-        assert!(!freqtrade_would_convert("FREQTRADE__EXCHANGE__PASSWORD", "123"));
-        assert!(!freqtrade_would_convert("FREQTRADE__TELEGRAM__CHAT_ID", "123"));
+        assert!(!freqtrade_would_convert(
+            "FREQTRADE__EXCHANGE__PASSWORD",
+            "123"
+        ));
+        assert!(!freqtrade_would_convert(
+            "FREQTRADE__TELEGRAM__CHAT_ID",
+            "123"
+        ));
         assert!(!freqtrade_would_convert("EXCHANGE_SECRET", "123"));
     }
 }

@@ -35,7 +35,13 @@ fn in_credentials_dir(path: &Path) -> bool {
         Ok(d) => d,
         Err(_) => return false,
     };
-    let parent = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+    let parent = path.parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        }
+    });
     match parent.and_then(|p| std::fs::canonicalize(p).ok()) {
         Some(p) => p == dir,
         None => false,
@@ -167,7 +173,12 @@ fn write_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
         {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io(format!("cannot create a file in {}", dir.display()), e)),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot create a file in {}", dir.display()),
+                    e,
+                ))
+            }
         };
         let res = f
             .set_permissions(std::fs::Permissions::from_mode(0o600))

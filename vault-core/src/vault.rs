@@ -25,8 +25,8 @@ use crate::error::{Error, Result};
 use crate::format::{self, Header, KeyringSlot, PassphraseSlot, Slot};
 use crate::kdf::{KdfParams, SALT_LEN};
 use crate::model::{
-    validate_bot_name, validate_env_name, validate_ip, Body, Bot, EnvProfile, HistoryEntry,
-    NewBot, NewKey, Status, VerifyResult, Withdrawals, BODY_FORMAT,
+    validate_bot_name, validate_env_name, validate_ip, Body, Bot, EnvProfile, HistoryEntry, NewBot,
+    NewKey, Status, VerifyResult, Withdrawals, BODY_FORMAT,
 };
 use crate::secret::SecretValue;
 use crate::store::{self, GenerationRecord};
@@ -86,7 +86,9 @@ pub struct VaultFile {
 
 impl std::fmt::Debug for VaultFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VaultFile").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("VaultFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,7 +118,8 @@ impl Keys {
         self.identity.to_public().to_string()
     }
     fn mac(&self, vault_id: &[u8]) -> Hmac<Sha256> {
-        let hk = hkdf::Hkdf::<Sha256>::new(Some(vault_id), self.identity_str.expose_secret().as_bytes());
+        let hk =
+            hkdf::Hkdf::<Sha256>::new(Some(vault_id), self.identity_str.expose_secret().as_bytes());
         let mut k = Zeroizing::new([0u8; 32]);
         hk.expand(b"vault/v1 trailer mac", k.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
@@ -176,7 +179,12 @@ fn passphrase_slot(
     Ok(slot)
 }
 
-fn keyring_slot(vault_id: &[u8; 16], store: u8, key: &[u8; 32], identity: &SecretString) -> Result<Slot> {
+fn keyring_slot(
+    vault_id: &[u8; 16],
+    store: u8,
+    key: &[u8; 32],
+    identity: &SecretString,
+) -> Result<Slot> {
     let nonce = random::<24>()?;
     let mut slot = Slot::Keyring(KeyringSlot {
         store,
@@ -240,7 +248,9 @@ fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body> {
     r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
     let body: Body = serde_json::from_slice(&pt).map_err(|_| Error::Tampered)?;
     if body.format != BODY_FORMAT {
-        return Err(Error::UnsupportedVersion(u8::try_from(body.format).unwrap_or(u8::MAX)));
+        return Err(Error::UnsupportedVersion(
+            u8::try_from(body.format).unwrap_or(u8::MAX),
+        ));
     }
     Ok(body)
 }
@@ -255,7 +265,8 @@ pub fn parse_identity_file(bytes: &[u8]) -> Result<SecretString> {
         .map(|l| SecretString::from(l.to_string()))
         .ok_or_else(|| {
             Error::InvalidInput(
-                "no AGE-SECRET-KEY-1 line in the identity file (is it an age identity file?)".into(),
+                "no AGE-SECRET-KEY-1 line in the identity file (is it an age identity file?)"
+                    .into(),
             )
         })
 }
@@ -317,8 +328,13 @@ impl VaultFile {
                 // Bounded before any allocation (a hostile slot cannot ask for 64 GiB).
                 p.params.check_ceiling()?;
                 let kek = p.params.derive(pass.expose_secret().as_bytes(), &p.salt)?;
-                let id = unwrap(&kek, &p.nonce, &format::slot_aad(&vault_id, slot), &p.ciphertext)
-                    .ok_or(Error::WrongPassphraseOrTamperedSlot)?;
+                let id = unwrap(
+                    &kek,
+                    &p.nonce,
+                    &format::slot_aad(&vault_id, slot),
+                    &p.ciphertext,
+                )
+                .ok_or(Error::WrongPassphraseOrTamperedSlot)?;
                 (
                     Keys::from_str(&id).map_err(|_| Error::WrongPassphraseOrTamperedSlot)?,
                     UnlockedBy::Passphrase,
@@ -334,9 +350,17 @@ impl VaultFile {
                 let Slot::Keyring(k) = slot else {
                     return Err(Error::NoSlot("keyring"));
                 };
-                let id = unwrap(key, &k.nonce, &format::slot_aad(&vault_id, slot), &k.ciphertext)
-                    .ok_or(Error::WrongKeyringKey)?;
-                (Keys::from_str(&id).map_err(|_| Error::WrongKeyringKey)?, UnlockedBy::Keyring)
+                let id = unwrap(
+                    key,
+                    &k.nonce,
+                    &format::slot_aad(&vault_id, slot),
+                    &k.ciphertext,
+                )
+                .ok_or(Error::WrongKeyringKey)?;
+                (
+                    Keys::from_str(&id).map_err(|_| Error::WrongKeyringKey)?,
+                    UnlockedBy::Keyring,
+                )
             }
             Unlock::Identity(id) => {
                 let keys = Keys::from_str(id)?;
@@ -439,7 +463,9 @@ fn key_hint(key: &str) -> String {
 
 fn check_key(exchange: crate::Exchange, key: &NewKey) -> Result<()> {
     if key.key.expose().trim().is_empty() || key.secret.expose().trim().is_empty() {
-        return Err(Error::InvalidInput("the API key and secret must not be empty".into()));
+        return Err(Error::InvalidInput(
+            "the API key and secret must not be empty".into(),
+        ));
     }
     if key.key.expose().chars().any(char::is_whitespace) {
         return Err(Error::InvalidInput(
@@ -463,7 +489,12 @@ fn check_key(exchange: crate::Exchange, key: &NewKey) -> Result<()> {
 
 impl Vault {
     /// Creates a new vault at `path` (never overwrites) with one passphrase slot.
-    pub fn create(path: &Path, passphrase: &SecretString, params: KdfParams, opts: OpenOptions) -> Result<Vault> {
+    pub fn create(
+        path: &Path,
+        passphrase: &SecretString,
+        params: KdfParams,
+        opts: OpenOptions,
+    ) -> Result<Vault> {
         params.check_floor()?;
         if std::fs::symlink_metadata(path).is_ok() {
             return Err(Error::AlreadyExists(path.to_path_buf()));
@@ -500,7 +531,10 @@ impl Vault {
             warnings: vec![],
         };
         let _lock = store::lock(path, v.opts.lock_timeout)?;
-        let (header, body) = (v.header.clone(), std::mem::replace(&mut v.body, empty_body()));
+        let (header, body) = (
+            v.header.clone(),
+            std::mem::replace(&mut v.body, empty_body()),
+        );
         let (header, body) = v.write(header, body, "init", None, None, true)?;
         v.header = header;
         v.body = body;
@@ -584,7 +618,9 @@ impl Vault {
 
     /// Appends to the audit log without writing the vault (run, verify, export, ...).
     pub fn log_only(&self, op: &str, bot: Option<&str>, detail: Option<String>) -> Result<()> {
-        let fp = bot.and_then(|b| self.body.bots.get(b)).map(|b| short_fp(&b.fingerprint));
+        let fp = bot
+            .and_then(|b| self.body.bots.get(b))
+            .map(|b| short_fp(&b.fingerprint));
         audit_log::append(
             &audit_log::log_path(&self.path),
             self.body.log_key.expose().as_bytes(),
@@ -804,7 +840,9 @@ impl Vault {
     /// Removes an extra secret.
     pub fn remove_secret(&mut self, name: &str, env: &str) -> Result<()> {
         if self.bot(name)?.extra_secret(env).is_none() {
-            return Err(Error::InvalidInput(format!("{name} has no secret named {env}")));
+            return Err(Error::InvalidInput(format!(
+                "{name} has no secret named {env}"
+            )));
         }
         self.update("secret-remove", Some(name), None, |body| {
             let bot = body
@@ -872,7 +910,8 @@ impl Vault {
         self.update_header("keyring-disable", |h| {
             if !h.slots.iter().any(|s| matches!(s, Slot::Passphrase(_))) {
                 return Err(Error::Policy(
-                    "the keyring slot is the only way into this vault; set a passphrase first".into(),
+                    "the keyring slot is the only way into this vault; set a passphrase first"
+                        .into(),
                 ));
             }
             h.slots.retain(|s| !matches!(s, Slot::Keyring(_)));
@@ -892,7 +931,12 @@ impl Vault {
         params.check_floor()?;
         let new_keys = Keys::generate();
         let vault_id = self.header.vault_id;
-        let mut slots = vec![passphrase_slot(&vault_id, new_passphrase, params, &new_keys.identity_str)?];
+        let mut slots = vec![passphrase_slot(
+            &vault_id,
+            new_passphrase,
+            params,
+            &new_keys.identity_str,
+        )?];
         let had_keyring = self.header.slots.iter().find_map(|s| match s {
             Slot::Keyring(k) => Some(k.store),
             _ => None,
@@ -994,7 +1038,12 @@ impl Vault {
         let (count, head) = audit_log::append(
             &log,
             body.log_key.expose().as_bytes(),
-            entry(op, bot, fp, Some(format!("generation {}", header.generation))),
+            entry(
+                op,
+                bot,
+                fp,
+                Some(format!("generation {}", header.generation)),
+            ),
         )?;
         header.log_count = count;
         header.log_head = head;
@@ -1028,7 +1077,12 @@ fn empty_body() -> Body {
     }
 }
 
-fn entry(op: &str, bot: Option<&str>, fp: Option<String>, detail: Option<String>) -> audit_log::Entry {
+fn entry(
+    op: &str,
+    bot: Option<&str>,
+    fp: Option<String>,
+    detail: Option<String>,
+) -> audit_log::Entry {
     audit_log::Entry {
         seq: 0,
         time: audit_log::now_string(),

@@ -1,0 +1,153 @@
+//! `vault doctor`: where the vault is, its permissions, KDF parameters, and which unlock
+//! methods exist here, which would unlock now, whether each survives a reboot and whether a
+//! systemd service would see it. Never unlocks anything.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::error::CliResult;
+use crate::{input, keyring, output, session, sys};
+
+pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
+    let path = &ctx.vault_path;
+    let meta = std::fs::symlink_metadata(path).ok();
+    let file = ctx.read_file();
+    let (perm_ok, perm_problem) = match &file {
+        Ok(_) => (true, None),
+        Err(e) => (false, Some(e.message.clone())),
+    };
+    let header = file.as_ref().ok().map(|f| f.header().clone());
+    let kdf = file.as_ref().ok().and_then(|f| f.kdf_params());
+    let kr_store = file.as_ref().ok().and_then(|f| f.keyring_store());
+    let vault_id = header.as_ref().map(|h| hex::encode(h.vault_id));
+
+    let mut methods = Vec::new();
+    let session_state = match vault_id.as_deref().map(session::load) {
+        Some(Ok(Some(_))) => ("ready", None),
+        Some(Ok(None)) => ("empty", None),
+        Some(Err(why)) => ("unavailable", Some(why)),
+        None => ("unknown", None),
+    };
+    methods.push(json!({
+        "method": "session", "state": session_state.0, "problem": session_state.1,
+        "survives_reboot": false, "systemd_service_sees_it": false,
+    }));
+    let kr = match (kr_store, vault_id.as_deref()) {
+        (Some(s), Some(id)) => match keyring::load(s, id) {
+            Ok(_) => ("ready".to_string(), None),
+            Err(why) => ("enabled, entry unusable".to_string(), Some(why)),
+        },
+        _ => ("not enabled".to_string(), None),
+    };
+    methods.push(json!({
+        "method": "keyring", "store": kr_store.map(keyring::store_name), "state": kr.0, "problem": kr.1,
+        "survives_reboot": kr_store == Some(keyring::STORE_SECRET_SERVICE),
+        "systemd_service_sees_it": if kr_store == Some(keyring::STORE_KEYUTILS) { "only with KeyringMode=shared" } else { "no (needs the user's D-Bus session)" },
+    }));
+    let id_state = match &ctx.g.identity {
+        Some(p) => match crate::ctx::read_identity(p) {
+            Ok(_) => "ready".to_string(),
+            Err(e) => format!("given but unusable: {}", e.message),
+        },
+        None => "not given (--identity / VAULT_IDENTITY_FILE)".to_string(),
+    };
+    methods.push(json!({
+        "method": "identity", "state": id_state,
+        "survives_reboot": true, "systemd_service_sees_it": "yes, with LoadCredentialEncrypted= (docs/SYSTEMD.md)",
+    }));
+    let pass_state = if ctx.g.passphrase_file.is_some() {
+        "passphrase file given"
+    } else if input::has_tty() {
+        "will prompt on this terminal"
+    } else {
+        "no terminal and no passphrase file"
+    };
+    methods.push(json!({
+        "method": "passphrase", "state": pass_state,
+        "survives_reboot": true, "systemd_service_sees_it": "only through a passphrase file",
+    }));
+
+    let report = json!({
+        "vault": path,
+        "exists": meta.is_some(),
+        "mode": meta.as_ref().map(|m| format!("{:04o}", m.permissions().mode() & 0o7777)),
+        "owner_uid": meta.as_ref().map(|m| m.uid()),
+        "permissions_ok": perm_ok,
+        "problem": perm_problem,
+        "state_dir": ctx.state_dir,
+        "vault_id": vault_id,
+        "generation": header.as_ref().map(|h| h.generation),
+        "kdf": kdf.map(|k| json!({"algorithm": "argon2id", "memory_mib": k.memory_kib / 1024, "iterations": k.iterations, "lanes": k.lanes})),
+        "unlock_methods": methods,
+        "process_dumpable": sys::is_dumpable(),
+    });
+    if as_json {
+        output::json(&report);
+        return Ok(0);
+    }
+    output::out(&format!("vault:        {}", path.display()));
+    match &meta {
+        None => output::out("              does not exist yet (`vault init`)"),
+        Some(m) => output::out(&format!(
+            "permissions:  {:04o}, owner uid {}{}",
+            m.permissions().mode() & 0o7777,
+            m.uid(),
+            if perm_ok { " (ok)" } else { "" }
+        )),
+    }
+    if let Some(p) = &report["problem"].as_str() {
+        output::out(&format!("problem:      {p}"));
+    }
+    output::out(&format!("state dir:    {}", ctx.state_dir.display()));
+    if let Some(h) = &header {
+        output::out(&format!(
+            "vault id:     {}  generation {}",
+            hex::encode(h.vault_id),
+            h.generation
+        ));
+    }
+    if let Some(k) = kdf {
+        output::out(&format!(
+            "kdf:          argon2id, {} MiB, {} passes, {} lanes",
+            k.memory_kib / 1024,
+            k.iterations,
+            k.lanes
+        ));
+    }
+    output::out("unlock methods (tried in this order by --unlock auto):");
+    for m in report["unlock_methods"].as_array().into_iter().flatten() {
+        output::out(&format!(
+            "  {:<11} {}{}; survives reboot: {}; systemd service: {}",
+            m["method"].as_str().unwrap_or(""),
+            m["state"].as_str().unwrap_or(""),
+            m["problem"]
+                .as_str()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default(),
+            if m["survives_reboot"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            },
+            m["systemd_service_sees_it"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| if m["systemd_service_sees_it"].as_bool() == Some(true) {
+                    "yes".into()
+                } else {
+                    "no".into()
+                }),
+        ));
+    }
+    output::out(&format!(
+        "core dumps and ptrace of this process: {}",
+        if sys::is_dumpable() {
+            "ALLOWED (hardening failed)"
+        } else {
+            "off"
+        }
+    ));
+    Ok(0)
+}

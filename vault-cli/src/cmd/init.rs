@@ -1,0 +1,44 @@
+//! `vault init`: create a new vault; never overwrite one.
+
+use std::time::Instant;
+
+use vault_core::{kdf, KdfParams, Vault};
+
+use crate::cli::InitArgs;
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::{input, output};
+
+pub fn run(ctx: &Ctx, a: InitArgs) -> CliResult<i32> {
+    let params = KdfParams {
+        memory_kib: a
+            .kdf_memory
+            .map_or(kdf::DEFAULT.memory_kib, |m| m.saturating_mul(1024)),
+        iterations: a.kdf_iterations.unwrap_or(kdf::DEFAULT.iterations),
+        lanes: a.kdf_parallelism.unwrap_or(kdf::DEFAULT.lanes),
+    };
+    params.check_floor()?;
+    if std::fs::symlink_metadata(&ctx.vault_path).is_ok() {
+        return Err(CliError::other(format!(
+            "{} already exists; vault init never overwrites a vault (choose another --vault path)",
+            ctx.vault_path.display()
+        )));
+    }
+    let pass = input::new_passphrase(ctx.g.passphrase_file.as_deref())?;
+    let start = Instant::now();
+    let v = Vault::create(&ctx.vault_path, &pass, params, ctx.opts())?;
+    let took = start.elapsed();
+    output::out(&format!("created {}", ctx.vault_path.display()));
+    output::out(&format!(
+        "KDF: Argon2id, {} MiB, {} passes, {} lanes; one unlock takes about {} ms here",
+        params.memory_kib / 1024,
+        params.iterations,
+        params.lanes,
+        took.as_millis()
+    ));
+    if a.keyring {
+        crate::cmd::keyring::enable_on(ctx, v, None)?;
+    }
+    output::out("next: `vault add BOT --exchange EX` to store a bot's key");
+    Ok(0)
+}

@@ -1,0 +1,96 @@
+//! `vault keyring enable|disable|status`: the OS-keyring unlock slot.
+
+use serde_json::json;
+use vault_core::Vault;
+
+use crate::cli::{KeyringCmd, StoreArg};
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::keyring::{self, STORE_KEYUTILS, STORE_SECRET_SERVICE};
+use crate::output;
+
+fn store_byte(s: Option<StoreArg>) -> CliResult<u8> {
+    match s {
+        Some(StoreArg::Keyutils) => Ok(STORE_KEYUTILS),
+        Some(StoreArg::SecretService) => Ok(STORE_SECRET_SERVICE),
+        None => {
+            if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+                Ok(STORE_SECRET_SERVICE)
+            } else {
+                Err(CliError::usage(
+                    "no D-Bus session here, so no Secret Service: choose `--store keyutils` (kernel keyring; does not survive a reboot)",
+                ))
+            }
+        }
+    }
+}
+
+pub fn enable_on(_ctx: &Ctx, mut v: Vault, store: Option<StoreArg>) -> CliResult<i32> {
+    let store = store_byte(store)?;
+    let id = v.vault_id_hex();
+    let key = keyring::random_key().map_err(CliError::other)?;
+    keyring::save(store, &id, &key).map_err(|why| CliError::other(format!("keyring: {why}")))?;
+    if let Err(e) = v.set_keyring_slot(store, &key) {
+        let _ = keyring::delete(store, &id);
+        return Err(e.into());
+    }
+    output::out(&format!(
+        "keyring unlock enabled ({} store)",
+        keyring::store_name(store)
+    ));
+    if store == STORE_KEYUTILS {
+        output::warn("the keyutils store lives in the kernel's per-user keyring: it does not survive a reboot (unlock once with the passphrase and enable it again), and a systemd service of the same user sees it only if its keyring is linked to the user keyring (KeyringMode=shared)");
+    }
+    Ok(0)
+}
+
+pub fn run(ctx: &Ctx, c: KeyringCmd) -> CliResult<i32> {
+    match c {
+        KeyringCmd::Enable { store } => {
+            let v = ctx.open()?;
+            enable_on(ctx, v, store)
+        }
+        KeyringCmd::Disable => {
+            let mut v = ctx.open()?;
+            let store = ctx.read_file()?.keyring_store();
+            let Some(store) = store else {
+                output::out("the keyring slot is not enabled");
+                return Ok(0);
+            };
+            v.remove_keyring_slot()?;
+            keyring::delete(store, &v.vault_id_hex()).map_err(CliError::other)?;
+            output::out("keyring unlock disabled; its entry is deleted");
+            Ok(0)
+        }
+        KeyringCmd::Status { json } => {
+            let file = ctx.read_file()?;
+            let id = hex::encode(file.header().vault_id);
+            let store = file.keyring_store();
+            let entry = store.map(|s| keyring::load(s, &id).map(|_| ()));
+            if json {
+                output::json(&json!({
+                    "enabled": store.is_some(),
+                    "store": store.map(keyring::store_name),
+                    "entry_present": entry.as_ref().map(|r| r.is_ok()),
+                    "problem": entry.as_ref().and_then(|r| r.as_ref().err().cloned()),
+                }));
+            } else {
+                match (store, entry) {
+                    (None, _) => {
+                        output::out("keyring unlock: not enabled (`vault keyring enable`)")
+                    }
+                    (Some(s), Some(Ok(()))) => output::out(&format!(
+                        "keyring unlock: enabled ({}), entry present",
+                        keyring::store_name(s)
+                    )),
+                    (Some(s), Some(Err(why))) => output::out(&format!(
+                        "keyring unlock: enabled ({}), but {why}",
+                        keyring::store_name(s)
+                    )),
+                    (Some(_), None) => {}
+                }
+            }
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! `vault list`: bots, exchange, masked key, key age, status, number of findings.
+
+use serde_json::json;
+use vault_core::{policy, short_fp, Bot, Status};
+
+use crate::ctx::Ctx;
+use crate::error::CliResult;
+use crate::output;
+
+pub fn key_age_days(bot: &Bot) -> i64 {
+    jiff::Timestamp::now()
+        .duration_since(bot.key_added_at)
+        .as_secs()
+        / 86_400
+}
+
+pub fn status_str(bot: &Bot) -> &'static str {
+    match bot.status {
+        Status::Active => "active",
+        Status::Revoked { .. } => "revoked",
+    }
+}
+
+pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
+    let v = ctx.open()?;
+    let now = jiff::Timestamp::now();
+    let rows: Vec<(&Bot, usize)> = v
+        .bots()
+        .map(|b| {
+            let n = policy::evaluate(b, now)
+                .iter()
+                .filter(|f| f.severity >= policy::Severity::Warning)
+                .count();
+            (b, n)
+        })
+        .collect();
+    if as_json {
+        let bots: Vec<_> = rows
+            .iter()
+            .map(|(b, n)| {
+                json!({
+                    "name": b.name,
+                    "exchange": b.exchange.id(),
+                    "key": b.key_hint,
+                    "fingerprint": short_fp(&b.fingerprint),
+                    "key_age_days": key_age_days(b),
+                    "status": status_str(b),
+                    "findings": n,
+                })
+            })
+            .collect();
+        output::json(&json!({ "vault": ctx.vault_path, "bots": bots }));
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        output::out("no bots yet: `vault add BOT --exchange EX`");
+        return Ok(0);
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(b, n)| {
+            vec![
+                b.name.clone(),
+                b.exchange.id().to_string(),
+                b.key_hint.clone(),
+                short_fp(&b.fingerprint),
+                format!("{}d", key_age_days(b)),
+                status_str(b).to_string(),
+                n.to_string(),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "BOT",
+            "EXCHANGE",
+            "KEY",
+            "FINGERPRINT",
+            "AGE",
+            "STATUS",
+            "FINDINGS",
+        ],
+        &table,
+    );
+    Ok(0)
+}

@@ -1,0 +1,72 @@
+//! One module per subcommand. Each `run` takes the context (paths, unlock ladder) and the
+//! parsed arguments and returns the exit code.
+
+pub mod add;
+pub mod audit;
+pub mod completions;
+pub mod doctor;
+pub mod export;
+pub mod init;
+pub mod keyring;
+pub mod list;
+pub mod log;
+pub mod passwd;
+pub mod rekey;
+pub mod remove;
+pub mod rename;
+pub mod revoke;
+pub mod rotate;
+pub mod run;
+pub mod secret;
+pub mod set;
+pub mod show;
+pub mod unlock;
+
+use vault_core::{EnvProfile, Withdrawals};
+
+use crate::cli::{ProfileArg, WithdrawalsArg};
+
+pub fn withdrawals(w: WithdrawalsArg) -> Withdrawals {
+    match w {
+        WithdrawalsArg::Disabled => Withdrawals::Disabled,
+        WithdrawalsArg::Unknown => Withdrawals::Unknown,
+        WithdrawalsArg::Enabled => Withdrawals::Enabled,
+    }
+}
+
+pub fn profile(p: ProfileArg) -> EnvProfile {
+    match p {
+        ProfileArg::Auto => EnvProfile::Auto,
+        ProfileArg::Freqtrade => EnvProfile::Freqtrade,
+        ProfileArg::Generic => EnvProfile::Generic,
+    }
+}
+
+/// Parses `30s`, `15m`, `8h`, `2d` into seconds.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult).filter(|&v| v > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_follow_the_contract() {
+        assert_eq!(super::parse_duration("30s"), Some(30));
+        assert_eq!(super::parse_duration("15m"), Some(900));
+        assert_eq!(super::parse_duration("8h"), Some(28_800));
+        assert_eq!(super::parse_duration("2d"), Some(172_800));
+        for bad in ["", "15", "m", "1.5h", "-1m", "0s", "3w"] {
+            assert_eq!(super::parse_duration(bad), None, "{bad}");
+        }
+    }
+}

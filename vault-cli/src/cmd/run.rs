@@ -1,0 +1,448 @@
+//! `vault run -- CMD`: start a bot with its credentials in its environment only.
+//!
+//! Without masking and without a TTL the child replaces this process (exec), so no parent
+//! holds the secrets. Otherwise we supervise: the child gets its own process group (so a
+//! signal reaches it exactly once: from the terminal when it owns the foreground, or
+//! forwarded by us), we forward INT TERM HUP QUIT USR1 USR2 WINCH, reap every child (we may be
+//! PID 1 in a container), mask secrets in its output, and exit with its status.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{IsTerminal, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use signal_hook::consts::signal::*;
+use vault_core::env::{self as venv, ProfileNames};
+use vault_core::{policy, Bot, EnvProfile, SecretValue};
+use zeroize::Zeroizing;
+
+use crate::cli::{DeliverArg, RunArgs};
+use crate::ctx::Ctx;
+use crate::error::{code, CliError, CliResult};
+use crate::mask::Masker;
+use crate::{output, sys};
+
+/// Signals forwarded to the child.
+const FORWARDED: [i32; 7] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH];
+
+/// Is the program freqtrade (`freqtrade ...` or `python -m freqtrade ...`)?
+pub fn is_freqtrade(cmd: &[OsString]) -> bool {
+    let Some(prog) = cmd.first() else {
+        return false;
+    };
+    let base = Path::new(prog)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .unwrap_or("");
+    if base == "freqtrade" {
+        return true;
+    }
+    base.starts_with("python") && cmd.windows(2).any(|w| w[0] == "-m" && w[1] == "freqtrade")
+}
+
+fn choose_bot<'a>(v: &'a vault_core::Vault, wanted: Option<&str>) -> CliResult<&'a Bot> {
+    if let Some(name) = wanted {
+        return Ok(v.bot(name)?);
+    }
+    let active: Vec<&Bot> = v.bots().filter(|b| b.is_active()).collect();
+    match active.as_slice() {
+        [one] => Ok(one),
+        [] => Err(CliError::new(
+            code::NO_SUCH_BOT,
+            "the vault has no active bot; `vault add` one first",
+        )),
+        many => Err(CliError::usage(format!(
+            "which bot? give --bot or VAULT_BOT; the vault has: {}",
+            many.iter()
+                .map(|b| b.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The env values the child gets, and the freqtrade config it may get instead.
+struct Delivery {
+    env: Vec<(String, SecretValue)>,
+    config_json: Option<Zeroizing<String>>,
+}
+
+fn plan(bot: &Bot, names: ProfileNames, deliver: DeliverArg) -> CliResult<Delivery> {
+    let c = bot
+        .credentials()
+        .ok_or_else(|| CliError::new(code::REFUSED, format!("{} is revoked", bot.name)))?;
+    let mut env = Vec::new();
+    if deliver == DeliverArg::FreqtradeConfig {
+        // Everything freqtrade reads goes into one config document; nothing secret in env.
+        let mut root = serde_json::Map::new();
+        let mut ex = serde_json::Map::new();
+        ex.insert("key".into(), c.key.expose().into());
+        ex.insert("secret".into(), c.secret.expose().into());
+        if let Some(p) = &c.passphrase {
+            ex.insert("password".into(), p.expose().into());
+        }
+        if let Some(u) = &c.uid {
+            ex.insert("uid".into(), u.expose().into());
+        }
+        root.insert("exchange".into(), serde_json::Value::Object(ex));
+        for name in bot.extra_secret_names() {
+            let value = bot
+                .extra_secret(name)
+                .map(|s| s.expose())
+                .unwrap_or_default();
+            match name.strip_prefix("FREQTRADE__") {
+                Some(path) => insert_path(&mut root, path, value),
+                None => env.push((name.to_string(), SecretValue::from(value))),
+            }
+        }
+        let text = Zeroizing::new(serde_json::Value::Object(root).to_string());
+        return Ok(Delivery {
+            env,
+            config_json: Some(text),
+        });
+    }
+    env.push((names.key.to_string(), c.key.clone()));
+    env.push((names.secret.to_string(), c.secret.clone()));
+    if let Some(p) = &c.passphrase {
+        env.push((names.passphrase.to_string(), p.clone()));
+    }
+    if let Some(u) = &c.uid {
+        env.push((names.uid.to_string(), u.clone()));
+    }
+    for name in bot.extra_secret_names() {
+        if let Some(s) = bot.extra_secret(name) {
+            env.push((name.to_string(), s.clone()));
+        }
+    }
+    Ok(Delivery {
+        env,
+        config_json: None,
+    })
+}
+
+/// `TELEGRAM__TOKEN` -> {"telegram": {"token": value}}, as freqtrade's env loader nests.
+fn insert_path(root: &mut serde_json::Map<String, serde_json::Value>, path: &str, value: &str) {
+    let parts: Vec<String> = path.split("__").map(|p| p.to_ascii_lowercase()).collect();
+    let mut cur = root;
+    for (i, p) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            cur.insert(p.clone(), value.into());
+            return;
+        }
+        let next = cur
+            .entry(p.clone())
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        if !next.is_object() {
+            *next = serde_json::Value::Object(Default::default());
+        }
+        let serde_json::Value::Object(m) = next else {
+            return;
+        };
+        cur = m;
+    }
+}
+
+/// A sealed memfd holding the config; freqtrade reads (and re-reads) it at /dev/fd/N.
+fn sealed_memfd(text: &str) -> CliResult<std::os::fd::OwnedFd> {
+    use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags, SealFlags};
+    let fd = memfd_create("vault-freqtrade-config", MemfdFlags::ALLOW_SEALING).map_err(|e| {
+        CliError::other(format!(
+            "cannot create a memfd for --deliver freqtrade-config: {e}"
+        ))
+    })?;
+    let mut f = std::fs::File::from(fd);
+    f.write_all(text.as_bytes())
+        .map_err(|e| CliError::other(format!("cannot write the memfd: {e}")))?;
+    fcntl_add_seals(
+        &f,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+    )
+    .map_err(|e| CliError::other(format!("cannot seal the memfd: {e}")))?;
+    Ok(std::os::fd::OwnedFd::from(f))
+}
+
+pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
+    if std::env::var_os(venv::VAULT_RUN).is_some() && !a.allow_nested {
+        return Err(CliError::new(
+            code::REFUSED,
+            "already inside `vault run` (VAULT_RUN is set); nested runs are refused: pass --allow-nested if you mean it",
+        ));
+    }
+    let ttl = match &a.ttl {
+        Some(t) => Some(
+            super::parse_duration(t)
+                .ok_or_else(|| CliError::usage(format!("bad --ttl {t:?}: use 30s, 15m, 8h, 2d")))?,
+        ),
+        None => None,
+    };
+    let mut cmdline = a.command.clone();
+    let v = ctx.open()?;
+    let bot = choose_bot(&v, a.bot.as_deref())?;
+    if let Some(why) = policy::run_refusal(bot) {
+        return Err(CliError::new(code::REFUSED, format!("refused: {why}")));
+    }
+    for f in policy::evaluate(bot, jiff::Timestamp::now()) {
+        if f.rule == "ip-not-restricted" {
+            output::warn(&format!("{}: {}", bot.name, f.message));
+        }
+    }
+    let profile = a.env_profile.map(super::profile).unwrap_or(bot.env_profile);
+    let profile = match profile {
+        EnvProfile::Auto if is_freqtrade(&cmdline) => EnvProfile::Freqtrade,
+        EnvProfile::Auto => EnvProfile::Generic,
+        p => p,
+    };
+    let names = if profile == EnvProfile::Freqtrade {
+        venv::FREQTRADE
+    } else {
+        venv::GENERIC
+    };
+    let delivery = plan(bot, names, a.deliver)?;
+    let mask = !a.no_mask;
+    let masker_secrets: Vec<SecretValue> = if mask {
+        bot.secret_values()
+            .into_iter()
+            .map(|(_, s)| s.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let bot_name = bot.name.clone();
+    v.log_only(
+        "run",
+        Some(&bot_name),
+        Some(format!("profile {}", profile.as_str())),
+    )?;
+    if ctx.g.verbose {
+        output::note(&format!(
+            "running {} with {}'s credentials ({} profile)",
+            cmdline[0].to_string_lossy(),
+            bot_name,
+            profile.as_str()
+        ));
+    }
+    // The identity and every other bot's secrets are dropped (zeroized) here.
+    drop(v);
+
+    let memfd = match &delivery.config_json {
+        Some(text) => Some(sealed_memfd(text)?),
+        None => None,
+    };
+    drop(delivery.config_json);
+    if let Some(fd) = &memfd {
+        use std::os::fd::AsRawFd;
+        let n = fd.as_raw_fd();
+        if !cmdline.iter().any(|x| x == "-c" || x == "--config") {
+            cmdline.push("-c".into());
+            cmdline.push("config.json".into());
+        }
+        cmdline.push("-c".into());
+        cmdline.push(format!("/dev/fd/{n}").into());
+    }
+
+    let mut cmd = Command::new(&cmdline[0]);
+    cmd.args(&cmdline[1..]);
+    for n in venv::FREQTRADE
+        .all()
+        .into_iter()
+        .chain(venv::GENERIC.all())
+        .chain(venv::UNLOCK_VARS)
+    {
+        cmd.env_remove(n);
+    }
+    for (k, val) in &delivery.env {
+        cmd.env(k, val.expose());
+    }
+    cmd.env(venv::VAULT_BOT, &bot_name);
+    cmd.env(venv::VAULT_RUN, std::process::id().to_string());
+    drop(delivery.env);
+
+    // The bot must not reach the session unlock cache: give it (and us) a fresh, empty one.
+    sys::join_new_session_keyring();
+
+    if !mask && ttl.is_none() {
+        let err = cmd.exec();
+        return Err(spawn_error(&cmdline[0], err));
+    }
+    let masker_refs: Vec<&str> = masker_secrets.iter().map(|s| s.expose()).collect();
+    let status = supervise(
+        cmd,
+        mask.then(|| (masker_refs.as_slice(), bot_name.as_str())),
+        ttl,
+    )?;
+    drop(memfd);
+    Ok(status)
+}
+
+fn spawn_error(prog: &OsStr, e: std::io::Error) -> CliError {
+    let p = prog.to_string_lossy();
+    match e.kind() {
+        std::io::ErrorKind::NotFound => CliError::new(
+            code::NOT_FOUND,
+            format!("{p}: command not found; check the name and PATH"),
+        ),
+        std::io::ErrorKind::PermissionDenied => CliError::new(
+            code::NOT_EXECUTABLE,
+            format!("{p}: cannot be executed (permission denied)"),
+        ),
+        _ => CliError::new(
+            code::NOT_EXECUTABLE,
+            format!("{p}: cannot be executed: {e}"),
+        ),
+    }
+}
+
+fn pump(mut from: impl Read, mut to: impl Write, mut masker: Option<Masker>) {
+    let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
+    let mut out = Zeroizing::new(Vec::with_capacity(80 * 1024));
+    let mut broken = false;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        out.clear();
+        match masker.as_mut() {
+            Some(m) => m.feed(&buf[..n], &mut out),
+            None => out.extend_from_slice(&buf[..n]),
+        }
+        if !broken && to.write_all(&out).and_then(|_| to.flush()).is_err() {
+            // Our reader went away: keep draining so the child is not blocked.
+            broken = true;
+        }
+    }
+    out.clear();
+    if let Some(m) = masker.as_mut() {
+        m.finish(&mut out);
+    }
+    if !broken {
+        let _ = to.write_all(&out).and_then(|_| to.flush());
+    }
+}
+
+fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) -> CliResult<i32> {
+    let mut sigs = signal_hook::iterator::Signals::new(FORWARDED.iter().copied().chain([SIGCHLD]))
+        .map_err(|e| CliError::other(format!("cannot install signal handlers: {e}")))?;
+    cmd.process_group(0);
+    if mask.is_some() {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let own_pgrp = rustix::process::getpgrp();
+    let child = cmd.spawn().map_err(|e| spawn_error(cmd.get_program(), e))?;
+    drop(cmd);
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0))
+        .ok_or_else(|| CliError::other("the child has no pid"))?;
+    if tty {
+        // The child's group owns the terminal: Ctrl-C reaches it (once) from the terminal.
+        sys::set_foreground(stdin.as_fd(), pid);
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::CONT);
+    }
+    let mut pumps = Vec::new();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let mut child = child;
+    if let Some((secrets, bot)) = mask {
+        if let Some(out) = child.stdout.take() {
+            let m = Masker::new(secrets, bot);
+            let tx = done_tx.clone();
+            pumps.push(std::thread::spawn(move || {
+                pump(out, std::io::stdout(), Some(m));
+                let _ = tx.send(());
+            }));
+        }
+        if let Some(err) = child.stderr.take() {
+            let m = Masker::new(secrets, bot);
+            let tx = done_tx.clone();
+            pumps.push(std::thread::spawn(move || {
+                pump(err, std::io::stderr(), Some(m));
+                let _ = tx.send(());
+            }));
+        }
+    }
+    drop(done_tx);
+    let expired = Arc::new(AtomicBool::new(false));
+    if let Some(secs) = ttl {
+        let expired = expired.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(secs));
+            expired.store(true, Ordering::SeqCst);
+            output::warn(&format!(
+                "--ttl reached: sending SIGTERM to the command (SIGKILL in 10 s)"
+            ));
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            std::thread::sleep(Duration::from_secs(10));
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        });
+    }
+    let mut status: Option<i32> = None;
+    let reap = |status: &mut Option<i32>| {
+        // Reap every child (orphans too, when we are PID 1); remember ours.
+        while let Ok(Some((p, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {
+            if p == pid {
+                *status = Some(match (st.exit_status(), st.terminating_signal()) {
+                    (Some(c), _) => c,
+                    (None, Some(s)) => 128 + s,
+                    _ => 1,
+                });
+            }
+        }
+    };
+    reap(&mut status);
+    while status.is_none() {
+        for sig in sigs.wait() {
+            if sig == SIGCHLD {
+                reap(&mut status);
+            } else if let Some(s) = rustix::process::Signal::from_named_raw(sig) {
+                let _ = rustix::process::kill_process(pid, s);
+            }
+        }
+        reap(&mut status);
+    }
+    if tty {
+        sys::set_foreground(stdin.as_fd(), own_pgrp);
+    }
+    // Let the pumps flush; a grandchild holding the pipes open does not keep us waiting long.
+    for _ in 0..pumps.len() {
+        if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {
+            break;
+        }
+    }
+    let _ = std::io::stdout().flush();
+    if expired.load(Ordering::SeqCst) {
+        return Ok(code::TTL);
+    }
+    Ok(status.unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freqtrade_is_recognised_by_program_name() {
+        let v = |s: &[&str]| s.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(is_freqtrade(&v(&["freqtrade", "trade"])));
+        assert!(is_freqtrade(&v(&["/opt/ft/.venv/bin/freqtrade", "trade"])));
+        assert!(is_freqtrade(&v(&["python3", "-m", "freqtrade", "trade"])));
+        assert!(!is_freqtrade(&v(&["python3", "bot.py"])));
+        assert!(!is_freqtrade(&v(&["env"])));
+    }
+
+    #[test]
+    fn extra_freqtrade_secrets_nest_like_the_env_loader() {
+        let mut m = serde_json::Map::new();
+        insert_path(&mut m, "TELEGRAM__TOKEN", "t");
+        insert_path(&mut m, "API_SERVER__PASSWORD", "p");
+        let v = serde_json::Value::Object(m);
+        assert_eq!(v["telegram"]["token"], "t");
+        assert_eq!(v["api_server"]["password"], "p");
+    }
+}

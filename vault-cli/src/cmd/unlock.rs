@@ -1,0 +1,36 @@
+//! `vault unlock --for 15m` and `vault lock`: the session cache in the kernel session keyring.
+
+use secrecy::SecretString;
+
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::{output, session};
+
+/// At most 12 hours.
+const MAX_SECONDS: u64 = 12 * 3600;
+
+pub fn run(ctx: &Ctx, duration: &str) -> CliResult<i32> {
+    let secs = super::parse_duration(duration)
+        .ok_or_else(|| CliError::usage(format!("bad duration {duration:?}: use 30s, 15m, 8h")))?;
+    if secs > MAX_SECONDS {
+        return Err(CliError::usage("the session cache lasts at most 12h"));
+    }
+    let v = ctx.open()?;
+    let id: &SecretString = v.identity_secret();
+    session::store(&v.vault_id_hex(), id, secs).map_err(CliError::other)?;
+    output::out(&format!(
+        "unlocked for {duration} in this login session's kernel keyring; `vault lock` ends it early"
+    ));
+    Ok(0)
+}
+
+pub fn lock(ctx: &Ctx) -> CliResult<i32> {
+    let file = ctx.read_file()?;
+    let id = hex::encode(file.header().vault_id);
+    match session::clear(&id) {
+        Ok(true) => output::out("locked: the session cache is cleared"),
+        Ok(false) => output::out("nothing to lock: the session cache was empty"),
+        Err(why) => return Err(CliError::other(why)),
+    }
+    Ok(0)
+}

@@ -1,0 +1,194 @@
+//! Paths and the unlock ladder shared by every command.
+//!
+//! `--unlock auto` tries, in order: the session cache, the keyring slot (if the vault has
+//! one), the identity file (if given), the passphrase (file, or a prompt on a terminal).
+//! Never silent: `-v` says which method worked, and every method that failed says why.
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use vault_core::{Error, OpenOptions, Unlock, Vault, VaultFile};
+
+use crate::cli::{Global, UnlockMethod};
+use crate::error::{code, CliError, CliResult};
+use crate::{input, keyring, output, session};
+
+pub struct Ctx {
+    pub g: Global,
+    pub vault_path: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+fn dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "vault")
+}
+
+impl Ctx {
+    pub fn new(g: Global) -> CliResult<Ctx> {
+        let d = dirs();
+        let vault_path = match &g.vault {
+            Some(p) => p.clone(),
+            None => d
+                .as_ref()
+                .map(|d| d.data_dir().join("vault.age"))
+                .ok_or_else(|| {
+                    CliError::other("cannot find a home directory; give --vault PATH")
+                })?,
+        };
+        let state_dir = d
+            .as_ref()
+            .and_then(|d| d.state_dir().map(|p| p.to_path_buf()))
+            .or_else(|| d.as_ref().map(|d| d.data_local_dir().join("state")))
+            .ok_or_else(|| CliError::other("cannot find a state directory; set XDG_STATE_HOME"))?;
+        Ok(Ctx {
+            g,
+            vault_path,
+            state_dir,
+        })
+    }
+
+    pub fn opts(&self) -> OpenOptions {
+        let mut o = OpenOptions::new(&self.state_dir);
+        o.accept_rollback = self.g.accept_rollback;
+        o
+    }
+
+    /// Reads the file (permissions and checksum checked before anything else).
+    pub fn read_file(&self) -> CliResult<VaultFile> {
+        Ok(VaultFile::read(&self.vault_path, self.opts())?)
+    }
+
+    /// Opens and unlocks the vault by the ladder.
+    pub fn open(&self) -> CliResult<Vault> {
+        let file = self.read_file()?;
+        let vault_id = hex::encode(file.header().vault_id);
+        let keyring_store = file.keyring_store();
+        let method = self.g.unlock;
+        let auto = method == UnlockMethod::Auto;
+        let mut tried: Vec<String> = Vec::new();
+        let mut file = Some(file);
+
+        // Each attempt consumes the checked file; re-read it for the next attempt (cheap).
+        let mut attempt = |how: Unlock<'_>,
+                           name: &str,
+                           tried: &mut Vec<String>|
+         -> CliResult<Option<Vault>> {
+            let f = match file.take() {
+                Some(f) => f,
+                None => self.read_file()?,
+            };
+            match f.unlock(how) {
+                Ok(v) => {
+                    if self.g.verbose {
+                        output::note(&format!("unlocked with the {name}"));
+                    }
+                    for w in v.warnings() {
+                        output::warn(w);
+                    }
+                    Ok(Some(v))
+                }
+                Err(e) if matches!(e.kind(), vault_core::ErrorKind::Unlock) => {
+                    tried.push(format!("{name}: {e}"));
+                    if !auto {
+                        return Err(e.into());
+                    }
+                    output::warn(&format!("{name} did not unlock the vault: {e}"));
+                    Ok(None)
+                }
+                Err(e @ Error::KdfParams(_)) => Err(CliError::new(
+                    code::INTEGRITY,
+                    format!("{e}: the passphrase slot asks for more work than allowed, so the file was probably tampered with"),
+                )),
+                Err(e) => Err(e.into()),
+            }
+        };
+
+        if auto || method == UnlockMethod::Session {
+            match session::load(&vault_id) {
+                Ok(Some(id)) => {
+                    if let Some(v) = attempt(Unlock::Identity(&id), "session cache", &mut tried)? {
+                        return Ok(v);
+                    }
+                }
+                Ok(None) => {
+                    tried.push("session cache: empty or expired (`vault unlock` fills it)".into())
+                }
+                Err(why) => tried.push(format!("session cache: {why}")),
+            }
+            if method == UnlockMethod::Session {
+                return Err(nothing_worked(&tried));
+            }
+        }
+        if auto || method == UnlockMethod::Keyring {
+            let store = keyring_store;
+            match store {
+                Some(store) => match keyring::load(store, &vault_id) {
+                    Ok(key) => {
+                        if let Some(v) = attempt(Unlock::KeyringKey(&key), "keyring", &mut tried)? {
+                            return Ok(v);
+                        }
+                    }
+                    Err(why) => {
+                        if auto {
+                            output::warn(&format!("keyring: {why}"));
+                        }
+                        tried.push(format!("keyring: {why}"));
+                    }
+                },
+                None => tried.push("keyring: not enabled for this vault".into()),
+            }
+            if method == UnlockMethod::Keyring {
+                return Err(nothing_worked(&tried));
+            }
+        }
+        if auto || method == UnlockMethod::Identity {
+            match &self.g.identity {
+                Some(path) => {
+                    let id = read_identity(path)?;
+                    if let Some(v) = attempt(Unlock::Identity(&id), "identity file", &mut tried)? {
+                        return Ok(v);
+                    }
+                }
+                None => tried
+                    .push("identity file: none given (--identity or VAULT_IDENTITY_FILE)".into()),
+            }
+            if method == UnlockMethod::Identity {
+                return Err(nothing_worked(&tried));
+            }
+        }
+        // Passphrase: file, else prompt on a terminal.
+        let pass: Option<SecretString> = match &self.g.passphrase_file {
+            Some(p) => Some(input::read_passphrase_file(p)?),
+            None if input::has_tty() => Some(input::prompt("Vault passphrase")?),
+            None => {
+                tried.push("passphrase: no terminal to prompt on, and no --passphrase-file / VAULT_PASSPHRASE_FILE".into());
+                None
+            }
+        };
+        if let Some(pass) = pass {
+            if let Some(v) = attempt(Unlock::Passphrase(&pass), "passphrase", &mut tried)? {
+                return Ok(v);
+            }
+        }
+        Err(nothing_worked(&tried))
+    }
+}
+
+fn nothing_worked(tried: &[String]) -> CliError {
+    CliError::new(
+        code::UNLOCK,
+        format!(
+            "could not unlock the vault. Tried: {}. Give --passphrase-file, --identity, or run on a terminal",
+            tried.join("; ")
+        ),
+    )
+}
+
+/// Reads an identity file (owner-only, or in systemd's $CREDENTIALS_DIRECTORY).
+pub fn read_identity(path: &std::path::Path) -> CliResult<SecretString> {
+    let bytes = zeroize::Zeroizing::new(vault_core::store::read_secure(path).map_err(|e| {
+        let c = CliError::from(e);
+        CliError::new(c.code, format!("identity file: {}", c.message))
+    })?);
+    Ok(vault_core::parse_identity_file(&bytes)?)
+}

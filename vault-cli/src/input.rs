@@ -1,0 +1,244 @@
+//! Where secrets come in: a hidden prompt on the terminal, a passphrase file, or stdin.
+//! Never argv, never an environment value. Every value is wrapped in a secret type at once.
+
+use std::io::Read;
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
+use vault_core::exchange::SecretKind;
+use vault_core::{Exchange, NewKey, SecretValue};
+use zeroize::Zeroizing;
+
+use crate::error::{code, CliError, CliResult};
+
+/// Is there a terminal to prompt on?
+pub fn has_tty() -> bool {
+    std::fs::File::open("/dev/tty").is_ok()
+}
+
+/// First line of a 0600 passphrase file, trailing newline stripped.
+pub fn read_passphrase_file(path: &Path) -> CliResult<SecretString> {
+    let bytes = Zeroizing::new(vault_core::store::read_secure(path).map_err(|e| {
+        let c = CliError::from(e);
+        CliError::new(c.code, format!("passphrase file: {}", c.message))
+    })?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| CliError::other(format!("{} is not UTF-8 text", path.display())))?;
+    let line = text.split('\n').next().unwrap_or("");
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.is_empty() {
+        return Err(CliError::other(format!(
+            "{} is empty: put the passphrase on its first line",
+            path.display()
+        )));
+    }
+    Ok(SecretString::from(line.to_string()))
+}
+
+/// A hidden prompt.
+pub fn prompt(label: &str) -> CliResult<SecretString> {
+    if !has_tty() {
+        return Err(CliError::other(format!(
+            "cannot prompt for {label}: no terminal; use --from-stdin (or a passphrase file)"
+        )));
+    }
+    rpassword::prompt_password(format!("{label}: "))
+        .map(SecretString::from)
+        .map_err(|e| CliError::other(format!("cannot read {label}: {e}")))
+}
+
+/// The passphrase strength rule: zxcvbn score >= 3, or five or more words.
+pub fn check_strength(pass: &SecretString) -> CliResult<()> {
+    let p = pass.expose_secret();
+    let words = p
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_' || c == '.')
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .count();
+    if words >= 5 {
+        return Ok(());
+    }
+    let est = zxcvbn::zxcvbn(p, &[]);
+    if est.score() >= zxcvbn::Score::Three {
+        return Ok(());
+    }
+    let why = est
+        .feedback()
+        .and_then(|f| f.warning().map(|w| w.to_string()))
+        .unwrap_or_else(|| "it is too easy to guess".into());
+    Err(CliError::other(format!(
+        "passphrase refused: {why}. The KDF only slows an attacker down; the passphrase is what stops them. Use five or more random words"
+    )))
+}
+
+/// A new passphrase: from a file, or prompted twice. Checked for strength.
+pub fn new_passphrase(file: Option<&Path>) -> CliResult<SecretString> {
+    let p = match file {
+        Some(f) => read_passphrase_file(f)?,
+        None => {
+            let a = prompt("New passphrase")?;
+            let b = prompt("Repeat the passphrase")?;
+            if a.expose_secret() != b.expose_secret() {
+                return Err(CliError::other(
+                    "the passphrases differ; nothing was changed",
+                ));
+            }
+            a
+        }
+    };
+    check_strength(&p)?;
+    Ok(p)
+}
+
+/// Reads all of stdin into zeroizing memory.
+fn stdin_all() -> CliResult<Zeroizing<String>> {
+    let mut s = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| CliError::other(format!("cannot read stdin: {e}")))?;
+    Ok(s)
+}
+
+/// Splits stdin into values: one per line; a value starting with `-----BEGIN` runs through
+/// its `-----END ...-----` line.
+pub fn split_values(text: &str) -> CliResult<Vec<SecretValue>> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim_start().starts_with("-----BEGIN") {
+            let mut pem = Zeroizing::new(String::from(line.trim()));
+            let mut closed = false;
+            for l in lines.by_ref() {
+                pem.push('\n');
+                pem.push_str(l.trim());
+                if l.trim_start().starts_with("-----END") {
+                    closed = true;
+                    break;
+                }
+            }
+            if !closed {
+                return Err(CliError::other(
+                    "a PEM key on stdin has no -----END line; paste the whole key",
+                ));
+            }
+            pem.push('\n');
+            out.push(SecretValue::new(pem.to_string()));
+        } else {
+            out.push(SecretValue::new(line.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// The key for an exchange, from stdin or prompts: key, secret, then passphrase where needed.
+pub fn read_key(exchange: Exchange, from_stdin: bool) -> CliResult<NewKey> {
+    let need_pass = exchange.needs_passphrase();
+    let (key, secret, passphrase, uid) = if from_stdin {
+        let text = stdin_all()?;
+        let mut v = split_values(&text)?.into_iter();
+        let key = v.next();
+        let secret = v.next();
+        let (Some(key), Some(secret)) = (key, secret) else {
+            return Err(CliError::new(
+                code::OTHER,
+                format!(
+                    "stdin must hold the API key and the secret, one per line{}",
+                    if need_pass {
+                        ", then the passphrase"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        };
+        let passphrase = if need_pass {
+            Some(v.next().ok_or_else(|| {
+                CliError::other(format!(
+                    "{exchange} keys need a passphrase: put it on the line after the secret"
+                ))
+            })?)
+        } else {
+            None
+        };
+        let uid = v.next().filter(|u| !u.is_empty());
+        (key, secret, passphrase, uid)
+    } else {
+        let key = to_value(prompt("API key")?);
+        let secret = match exchange.secret_kind() {
+            SecretKind::Pem => read_pem_prompt()?,
+            SecretKind::Line => to_value(prompt("API secret")?),
+        };
+        let passphrase = if need_pass {
+            Some(to_value(prompt("API passphrase")?))
+        } else {
+            None
+        };
+        (key, secret, passphrase, None)
+    };
+    Ok(NewKey {
+        key,
+        secret,
+        passphrase,
+        uid,
+    })
+}
+
+fn to_value(s: SecretString) -> SecretValue {
+    SecretValue::new(s.expose_secret().to_string())
+}
+
+fn read_pem_prompt() -> CliResult<SecretValue> {
+    crate::output::note("paste the PEM private key (hidden), ending with its -----END line:");
+    let mut pem = Zeroizing::new(String::new());
+    loop {
+        let line = prompt("PEM line")?;
+        pem.push_str(line.expose_secret().trim());
+        pem.push('\n');
+        if line.expose_secret().trim_start().starts_with("-----END") {
+            break;
+        }
+        if pem.len() > 16 * 1024 {
+            return Err(CliError::other("that PEM key is too long"));
+        }
+    }
+    Ok(SecretValue::new(pem.to_string()))
+}
+
+/// One secret value (extra secrets): stdin's first line, or a hidden prompt.
+pub fn read_one(label: &str, from_stdin: bool) -> CliResult<SecretValue> {
+    if from_stdin {
+        let text = stdin_all()?;
+        let v = split_values(&text)?;
+        v.into_iter()
+            .next()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| CliError::other("stdin is empty: give the value on its first line"))
+    } else {
+        Ok(to_value(prompt(label)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdin_values_keep_a_multiline_pem_key_whole() {
+        let text = "organizations/x/apiKeys/y\n-----BEGIN EC PRIVATE KEY-----\nAAA\nBBB\n-----END EC PRIVATE KEY-----\n";
+        let v = split_values(text).expect("split");
+        assert_eq!(v.len(), 2);
+        assert!(v[1]
+            .expose()
+            .starts_with("-----BEGIN EC PRIVATE KEY-----\nAAA\nBBB\n-----END"));
+        assert!(split_values("k\n-----BEGIN X-----\nAAA\n").is_err());
+    }
+
+    #[test]
+    fn weak_passphrases_are_refused_and_word_lists_accepted() {
+        assert!(check_strength(&SecretString::from("password123".to_string())).is_err());
+        assert!(check_strength(&SecretString::from(
+            "correct horse battery staple orbit".to_string()
+        ))
+        .is_ok());
+    }
+}

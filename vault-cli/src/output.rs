@@ -1,0 +1,70 @@
+//! Printing: stdout for results, stderr for warnings and errors. A closed stdout (`vault list
+//! | head -1`) ends the program quietly instead of failing.
+
+use std::io::{IsTerminal, Write};
+
+/// Writes a line to stdout; a broken pipe exits 0 at once.
+pub fn out(line: &str) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = writeln!(o, "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Prints a JSON value.
+pub fn json(v: &serde_json::Value) {
+    out(&serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn colour(code: &str, text: &str) -> String {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// `vault: warning: ...` on stderr.
+pub fn warn(msg: &str) {
+    eprintln!("vault: {} {msg}", colour("33", "warning:"));
+}
+
+/// `vault: ...` on stderr (informational).
+pub fn note(msg: &str) {
+    eprintln!("vault: {msg}");
+}
+
+/// `vault: error: ...` on stderr.
+pub fn error_line(msg: &str) {
+    eprintln!("vault: {} {msg}", colour("31", "error:"));
+}
+
+pub fn flush() {
+    let _ = std::io::stdout().flush();
+}
+
+/// A simple left-aligned table.
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    out(&line(header.iter().map(|s| s.to_string()).collect()));
+    for r in rows {
+        out(&line(r.clone()));
+    }
+}
