@@ -97,3 +97,157 @@ pub fn require_program(name: &str, test: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// Path of the built `vault` binary (built on demand when only this crate is tested).
+pub fn vault_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // tests/target/debug/deps/<test exe> -> target/debug/vault
+            let exe = std::env::current_exe().expect("exe");
+            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+            let bin = dir.join("vault");
+            if !bin.exists() {
+                let status = std::process::Command::new(env!("CARGO"))
+                    .args(["build", "-q", "-p", "vault-cli", "--bin", "vault"])
+                    .status()
+                    .expect("cargo build");
+                assert!(status.success(), "building the vault binary failed");
+            }
+            bin
+        })
+        .clone()
+}
+
+/// A sandboxed `vault` user: its own vault path, state dir, HOME and passphrase file.
+pub struct Cli {
+    pub sb: Sandbox,
+}
+
+impl Cli {
+    /// A sandbox with no vault yet.
+    pub fn empty() -> Cli {
+        let sb = Sandbox::new();
+        let pf = sb.path().join("pass.txt");
+        write_private(&pf, &format!("{PASSPHRASE}\n"));
+        Cli { sb }
+    }
+
+    /// A sandbox with a vault created by `vault init` at the KDF floor.
+    pub fn new() -> Cli {
+        let c = Cli::empty();
+        let out = c
+            .cmd()
+            .args([
+                "init",
+                "--kdf-memory",
+                "64",
+                "--kdf-iterations",
+                "3",
+                "--kdf-parallelism",
+                "1",
+            ])
+            .output()
+            .expect("init");
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        c
+    }
+
+    pub fn pass_file(&self) -> PathBuf {
+        self.sb.path().join("pass.txt")
+    }
+    pub fn vault(&self) -> PathBuf {
+        self.sb.vault()
+    }
+
+    /// `vault` with only this sandbox's environment (nothing inherited that could unlock).
+    pub fn bare(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(vault_bin());
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_string();
+            if k.starts_with("VAULT_")
+                || k.starts_with("EXCHANGE_")
+                || k.starts_with("FREQTRADE__")
+                || k == "CREDENTIALS_DIRECTORY"
+            {
+                c.env_remove(&k);
+            }
+        }
+        c.env("VAULT_PATH", self.sb.vault())
+            .env("XDG_STATE_HOME", self.sb.path().join("state"))
+            .env("XDG_DATA_HOME", self.sb.path().join("data"))
+            .env("HOME", self.sb.path())
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    /// `vault` that unlocks with the passphrase file.
+    pub fn cmd(&self) -> std::process::Command {
+        let mut c = self.bare();
+        c.env("VAULT_PASSPHRASE_FILE", self.pass_file());
+        c
+    }
+
+    /// Runs with `stdin` fed in; returns (code, stdout, stderr).
+    pub fn run_with(&self, mut c: std::process::Command, stdin: &str) -> (i32, String, String) {
+        use std::io::Write;
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().expect("spawn vault");
+        {
+            let mut i = child.stdin.take().expect("stdin");
+            let _ = i.write_all(stdin.as_bytes());
+        }
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs `vault ARGS` (passphrase unlock) with `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
+        let mut c = self.cmd();
+        c.args(args);
+        self.run_with(c, stdin)
+    }
+
+    /// Adds a binance bot from stdin; panics on failure.
+    pub fn add(&self, bot: &str, key: &str, secret: &str) {
+        let (code, _, err) = self.run(
+            &[
+                "add",
+                bot,
+                "--exchange",
+                "binance",
+                "--from-stdin",
+                "--withdrawals",
+                "disabled",
+                "--ip",
+                "203.0.113.7",
+            ],
+            &format!("{key}\n{secret}\n"),
+        );
+        assert_eq!(code, 0, "add {bot}: {err}");
+    }
+}
+
+impl Default for Cli {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Writes a file with mode 0600.
+pub fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}

@@ -43,12 +43,16 @@ pub struct OpenOptions {
 }
 
 impl OpenOptions {
-    /// Defaults: no rollback accepted, 10 s lock wait.
+    /// Defaults: no rollback accepted, 10 s lock wait (`VAULT_LOCK_TIMEOUT` seconds overrides).
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        let secs = std::env::var("VAULT_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(10);
         OpenOptions {
             state_dir: state_dir.into(),
             accept_rollback: false,
-            lock_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(secs),
         }
     }
 }
