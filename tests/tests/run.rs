@@ -1,0 +1,259 @@
+//! `vault run`: credentials in the child only, masking, exit codes, signals, TTL.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use vault_tests::*;
+
+const KEY: &str = "RUNKEY0000000000000001";
+const SECRET: &str = "RUNSECRET00000000000001";
+
+fn setup() -> Cli {
+    let c = Cli::new();
+    c.add("alpha", KEY, SECRET);
+    c
+}
+
+fn run(c: &Cli, args: &[&str]) -> (i32, String, String) {
+    let mut full = vec!["run", "--bot", "alpha"];
+    full.extend_from_slice(args);
+    c.run(&full, "")
+}
+
+#[test]
+fn the_childs_exit_code_passes_through() {
+    let c = setup();
+    assert_eq!(run(&c, &["--", "sh", "-c", "exit 42"]).0, 42);
+    assert_eq!(run(&c, &["--no-mask", "--", "sh", "-c", "exit 42"]).0, 42, "exec path");
+}
+
+#[test]
+fn a_child_killed_by_sigkill_gives_137() {
+    let c = setup();
+    assert_eq!(run(&c, &["--", "sh", "-c", "kill -9 $$"]).0, 137);
+}
+
+#[test]
+fn command_not_found_is_127_and_not_executable_is_126() {
+    let c = setup();
+    assert_eq!(run(&c, &["--", "/nonexistent/bot"]).0, 127);
+    assert_eq!(run(&c, &["--no-mask", "--", "/nonexistent/bot"]).0, 127);
+    let f = c.sb.path().join("noexec.sh");
+    std::fs::write(&f, "#!/bin/sh\necho hi\n").expect("write");
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert_eq!(run(&c, &["--", f.to_str().expect("utf8")]).0, 126);
+}
+
+#[test]
+fn secrets_reach_the_child_under_the_generic_names_and_are_masked() {
+    let c = setup();
+    let (code, out, err) = run(&c, &["--", "sh", "-c", "echo K=$EXCHANGE_KEY S=$EXCHANGE_SECRET B=$VAULT_BOT R=${VAULT_RUN:+set}"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "K=<redacted:alpha> S=<redacted:alpha> B=alpha R=set");
+    let (_, out, _) = run(&c, &["--no-mask", "--", "sh", "-c", "echo $EXCHANGE_SECRET"]);
+    assert_eq!(out.trim(), SECRET, "with --no-mask the real value reaches the child");
+}
+
+#[test]
+fn a_secret_on_stderr_is_masked() {
+    let c = setup();
+    let (_, out, err) = run(&c, &["--", "sh", "-c", "echo $EXCHANGE_SECRET >&2"]);
+    assert!(out.is_empty());
+    assert!(err.contains("<redacted:alpha>") && !err.contains(SECRET), "{err}");
+}
+
+#[test]
+fn a_secret_split_across_two_writes_with_a_pause_is_masked() {
+    let c = setup();
+    let (_, out, _) = run(&c, &["--", "sh", "-c", "printf 'x RUNSECRET0000'; sleep 0.3; printf '0000000001 y\\n'"]);
+    assert_eq!(out, "x <redacted:alpha> y\n");
+}
+
+#[test]
+fn overlapping_secrets_are_masked_leftmost_longest() {
+    let c = Cli::new();
+    c.add("alpha", "OVERLAPKEY00000001", "OVERLAPKEY00000001EXTENDED");
+    let (_, out, _) = run(&c, &["--", "sh", "-c", "echo $EXCHANGE_SECRET; echo $EXCHANGE_KEY"]);
+    assert_eq!(out, "<redacted:alpha>\n<redacted:alpha>\n");
+}
+
+#[test]
+fn inherited_credentials_and_unlock_variables_do_not_reach_the_child() {
+    let c = setup();
+    let id = c.sb.path().join("id.txt");
+    assert_eq!(c.run(&["identity", "export", "--to", id.to_str().expect("utf8")], "").0, 0);
+    let mut cmd = c.bare();
+    cmd.env("VAULT_IDENTITY_FILE", &id)
+        .env("EXCHANGE_SECRET", "inherited-secret")
+        .env("EXCHANGE_PASSPHRASE", "inherited-pass")
+        .env("FREQTRADE__EXCHANGE__KEY", "inherited-ft-key")
+        .args(["run", "--bot", "alpha", "--no-mask", "--", "env"]);
+    let (code, out, err) = c.run_with(cmd, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("VAULT_IDENTITY_FILE"), "{out}");
+    assert!(!out.contains("inherited"), "{out}");
+    assert!(out.contains(&format!("EXCHANGE_SECRET={SECRET}")));
+    let mut cmd = c.cmd();
+    cmd.args(["run", "--bot", "alpha", "--no-mask", "--", "env"]);
+    let (_, out, _) = c.run_with(cmd, "");
+    assert!(!out.contains("VAULT_PASSPHRASE_FILE"), "{out}");
+}
+
+#[test]
+fn the_freqtrade_profile_is_chosen_by_program_name_and_by_the_stored_profile() {
+    let c = setup();
+    let dir = c.sb.path().join("bin");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let ft = dir.join("freqtrade");
+    std::fs::write(&ft, "#!/bin/sh\nenv\n").expect("write");
+    std::fs::set_permissions(&ft, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (_, out, _) = run(&c, &["--no-mask", "--", ft.to_str().expect("utf8")]);
+    assert!(out.contains(&format!("FREQTRADE__EXCHANGE__KEY={KEY}")), "{out}");
+    assert!(!out.contains("EXCHANGE_KEY=RUN") || out.contains("FREQTRADE__EXCHANGE__KEY=RUN"));
+    assert!(!out.lines().any(|l| l.starts_with("EXCHANGE_KEY=")), "{out}");
+    assert_eq!(c.run(&["set", "alpha", "--env-profile", "freqtrade"], "").0, 0);
+    let (_, out, _) = run(&c, &["--no-mask", "--", "env"]);
+    assert!(out.contains(&format!("FREQTRADE__EXCHANGE__SECRET={SECRET}")), "{out}");
+    let (_, out, _) = run(&c, &["--no-mask", "--env-profile", "generic", "--", "env"]);
+    assert!(out.contains(&format!("EXCHANGE_SECRET={SECRET}")), "{out}");
+}
+
+#[test]
+fn extra_secrets_are_injected_under_their_own_names() {
+    let c = setup();
+    assert_eq!(c.run(&["secret", "set", "alpha", "FREQTRADE__TELEGRAM__TOKEN", "--from-stdin"], "TGTOKEN-0000000001\n").0, 0);
+    let (_, out, _) = run(&c, &["--", "sh", "-c", "echo T=$FREQTRADE__TELEGRAM__TOKEN"]);
+    assert_eq!(out.trim(), "T=<redacted:alpha>");
+}
+
+#[test]
+fn the_bot_is_chosen_by_flag_env_or_being_the_only_one() {
+    let c = setup();
+    let (code, out, _) = c.run(&["run", "--", "sh", "-c", "echo $VAULT_BOT"], "");
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "alpha");
+    c.add("beta", "RUNKEY0000000000000002", "RUNSECRET00000000000002");
+    let (code, _, err) = c.run(&["run", "--", "true"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("alpha") && err.contains("beta"), "{err}");
+    let mut cmd = c.cmd();
+    cmd.env("VAULT_BOT", "beta").args(["run", "--", "sh", "-c", "echo $VAULT_BOT"]);
+    let (code, out, _) = c.run_with(cmd, "");
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "beta");
+}
+
+#[test]
+fn nesting_is_refused_unless_allowed() {
+    let c = setup();
+    let mut cmd = c.cmd();
+    cmd.env("VAULT_RUN", "1").args(["run", "--bot", "alpha", "--", "true"]);
+    assert_eq!(c.run_with(cmd, "").0, 5);
+    let mut cmd = c.cmd();
+    cmd.env("VAULT_RUN", "1").args(["run", "--allow-nested", "--bot", "alpha", "--", "true"]);
+    assert_eq!(c.run_with(cmd, "").0, 0);
+}
+
+#[test]
+fn a_key_known_to_allow_withdrawals_is_refused() {
+    let c = setup();
+    assert_eq!(c.run(&["set", "alpha", "--withdrawals", "enabled"], "").0, 0);
+    let marker = c.sb.path().join("started");
+    let (code, _, err) = run(&c, &["--", "touch", marker.to_str().expect("utf8")]);
+    assert_eq!(code, 5, "{err}");
+    assert!(!marker.exists(), "nothing may be spawned");
+}
+
+#[test]
+fn ttl_stops_the_child_and_exits_124() {
+    let c = setup();
+    let start = Instant::now();
+    let (code, _, err) = run(&c, &["--ttl", "1s", "--", "sleep", "30"]);
+    assert_eq!(code, 124, "{err}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn the_child_has_core_dumps_disabled() {
+    let c = setup();
+    let (_, out, _) = run(&c, &["--no-mask", "--", "sh", "-c", "ulimit -c"]);
+    assert_eq!(out.trim(), "0");
+}
+
+#[test]
+fn sigterm_sent_to_vault_reaches_the_childs_handler_once() {
+    let c = setup();
+    let log = c.sb.path().join("signals.log");
+    let ready = c.sb.path().join("ready");
+    let script = format!(
+        "trap 'echo TERM >> {log}; exit 0' TERM; trap 'echo HUP >> {log}' HUP; touch {ready}; while :; do sleep 0.05; done",
+        log = log.display(),
+        ready = ready.display()
+    );
+    let mut cmd = c.cmd();
+    cmd.args(["run", "--bot", "alpha", "--", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let start = Instant::now();
+    while !ready.exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "child never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id() as i32;
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(pid, libc::SIGHUP);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let status = child.wait().expect("wait");
+    let mut err = String::new();
+    child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+    assert_eq!(status.code(), Some(0), "{err}");
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(text, "HUP\nTERM\n", "each signal exactly once");
+}
+
+#[test]
+fn run_appends_to_the_log_while_another_process_holds_the_write_lock() {
+    let c = setup();
+    let _held = vault_core::store::lock(&c.vault(), Duration::from_secs(1)).expect("lock");
+    let (code, _, err) = run(&c, &["--", "true"]);
+    assert_eq!(code, 0, "{err}");
+    drop(_held);
+    let (_, out, _) = c.run(&["log", "--json"], "");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(j["entries"].as_array().expect("entries").iter().any(|e| e["op"] == "run"));
+    assert_eq!(j["intact"], true);
+}
+
+#[test]
+fn the_child_cannot_read_the_session_cache() {
+    let Some(keyctl) = require_program("keyctl", "the_child_cannot_read_the_session_cache") else {
+        return;
+    };
+    let c = setup();
+    let bin = vault_bin();
+    // Inside a fresh session keyring: unlock, prove the cache works, then prove the child
+    // of `vault run` cannot use it.
+    let script = format!(
+        "set -e; '{bin}' unlock --for 5m; \
+         env -u VAULT_PASSPHRASE_FILE '{bin}' --unlock session list >/dev/null; echo PARENT-OK; \
+         if '{bin}' run --bot alpha -- env -u VAULT_RUN '{bin}' --unlock session list; then echo CHILD-OPENED; else echo CHILD-REFUSED; fi",
+        bin = bin.display()
+    );
+    let mut cmd = std::process::Command::new(keyctl);
+    cmd.args(["session", "-", "sh", "-c", &script])
+        .env("VAULT_PATH", c.vault())
+        .env("XDG_STATE_HOME", c.sb.path().join("state"))
+        .env("VAULT_PASSPHRASE_FILE", c.pass_file());
+    let (code, out, err) = c.run_with(cmd, "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("PARENT-OK"), "{out}{err}");
+    assert!(out.contains("CHILD-REFUSED"), "{out}{err}");
+}
