@@ -34,18 +34,20 @@ fn setup(test: &str) -> Option<(Cli, std::path::PathBuf)> {
 
 fn show_config(c: &Cli, ft: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
     let mut cmd = c.cmd();
-    cmd.current_dir(c.sb.path().join("ft")).args(["run", "--bot", "ftbot"]).args(extra).arg("--").arg(ft).args([
-        "show-config",
-        "-c",
-        "config.json",
-        "--show-sensitive",
-    ]);
+    cmd.current_dir(c.sb.path().join("ft"))
+        .args(["run", "--bot", "ftbot"])
+        .args(extra)
+        .arg("--")
+        .arg(ft)
+        .args(["show-config", "-c", "config.json", "--show-sensitive"]);
     c.run_with(cmd, "")
 }
 
 #[test]
 fn freqtrade_reads_the_key_from_the_environment_and_the_output_is_masked() {
-    let Some((c, ft)) = setup("freqtrade_reads_the_key_from_the_environment_and_the_output_is_masked") else {
+    let Some((c, ft)) =
+        setup("freqtrade_reads_the_key_from_the_environment_and_the_output_is_masked")
+    else {
         return;
     };
     let (code, out, err) = show_config(&c, &ft, &[]);
@@ -54,24 +56,50 @@ fn freqtrade_reads_the_key_from_the_environment_and_the_output_is_masked() {
     assert!(!out.contains(SECRET) && !err.contains(SECRET));
     let (code, out, err) = show_config(&c, &ft, &["--no-mask"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("\"secret\": \"{SECRET}\"")), "freqtrade must have read the real value: {out}");
-    assert!(err.contains("Loading variable 'FREQTRADE__EXCHANGE__SECRET'"), "{err}");
+    assert!(
+        out.contains(&format!("\"secret\": \"{SECRET}\"")),
+        "freqtrade must have read the real value: {out}"
+    );
+    assert!(
+        err.contains("Loading variable 'FREQTRADE__EXCHANGE__SECRET'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn deliver_freqtrade_config_keeps_secrets_out_of_the_environment() {
-    let Some((c, ft)) = setup("deliver_freqtrade_config_keeps_secrets_out_of_the_environment") else {
+    let Some((c, ft)) = setup("deliver_freqtrade_config_keeps_secrets_out_of_the_environment")
+    else {
         return;
     };
-    assert_eq!(c.run(&["secret", "set", "ftbot", "FREQTRADE__TELEGRAM__TOKEN", "--from-stdin"], "TGTOKEN-e2e-000000001\n").0, 0);
+    assert_eq!(
+        c.run(
+            &[
+                "secret",
+                "set",
+                "ftbot",
+                "FREQTRADE__TELEGRAM__TOKEN",
+                "--from-stdin"
+            ],
+            "TGTOKEN-e2e-000000001\n"
+        )
+        .0,
+        0
+    );
     let (code, out, err) = show_config(&c, &ft, &["--deliver", "freqtrade-config", "--no-mask"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("\"secret\": \"{SECRET}\"")), "{out}");
     assert!(out.contains(&format!("\"key\": \"{KEY}\"")), "{out}");
     assert!(out.contains("TGTOKEN-e2e-000000001"), "{out}");
-    assert!(!err.contains("Loading variable 'FREQTRADE__"), "no secret may come from the environment: {err}");
+    assert!(
+        !err.contains("Loading variable 'FREQTRADE__"),
+        "no secret may come from the environment: {err}"
+    );
     let (code, out, _) = show_config(&c, &ft, &["--deliver", "freqtrade-config"]);
     assert_eq!(code, 0);
-    assert!(!out.contains(SECRET) && out.contains("<redacted:ftbot>"), "{out}");
+    assert!(
+        !out.contains(SECRET) && out.contains("<redacted:ftbot>"),
+        "{out}"
+    );
     assert!(!out.contains("TGTOKEN"), "{out}");
 }

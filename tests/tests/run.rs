@@ -26,7 +26,11 @@ fn run(c: &Cli, args: &[&str]) -> (i32, String, String) {
 fn the_childs_exit_code_passes_through() {
     let c = setup();
     assert_eq!(run(&c, &["--", "sh", "-c", "exit 42"]).0, 42);
-    assert_eq!(run(&c, &["--no-mask", "--", "sh", "-c", "exit 42"]).0, 42, "exec path");
+    assert_eq!(
+        run(&c, &["--no-mask", "--", "sh", "-c", "exit 42"]).0,
+        42,
+        "exec path"
+    );
 }
 
 #[test]
@@ -49,11 +53,29 @@ fn command_not_found_is_127_and_not_executable_is_126() {
 #[test]
 fn secrets_reach_the_child_under_the_generic_names_and_are_masked() {
     let c = setup();
-    let (code, out, err) = run(&c, &["--", "sh", "-c", "echo K=$EXCHANGE_KEY S=$EXCHANGE_SECRET B=$VAULT_BOT R=${VAULT_RUN:+set}"]);
+    let (code, out, err) = run(
+        &c,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "echo K=$EXCHANGE_KEY S=$EXCHANGE_SECRET B=$VAULT_BOT R=${VAULT_RUN:+set}",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "K=<redacted:alpha> S=<redacted:alpha> B=alpha R=set");
-    let (_, out, _) = run(&c, &["--no-mask", "--", "sh", "-c", "echo $EXCHANGE_SECRET"]);
-    assert_eq!(out.trim(), SECRET, "with --no-mask the real value reaches the child");
+    assert_eq!(
+        out.trim(),
+        "K=<redacted:alpha> S=<redacted:alpha> B=alpha R=set"
+    );
+    let (_, out, _) = run(
+        &c,
+        &["--no-mask", "--", "sh", "-c", "echo $EXCHANGE_SECRET"],
+    );
+    assert_eq!(
+        out.trim(),
+        SECRET,
+        "with --no-mask the real value reaches the child"
+    );
 }
 
 #[test]
@@ -61,13 +83,24 @@ fn a_secret_on_stderr_is_masked() {
     let c = setup();
     let (_, out, err) = run(&c, &["--", "sh", "-c", "echo $EXCHANGE_SECRET >&2"]);
     assert!(out.is_empty());
-    assert!(err.contains("<redacted:alpha>") && !err.contains(SECRET), "{err}");
+    assert!(
+        err.contains("<redacted:alpha>") && !err.contains(SECRET),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_secret_split_across_two_writes_with_a_pause_is_masked() {
     let c = setup();
-    let (_, out, _) = run(&c, &["--", "sh", "-c", "printf 'x RUNSECRET0000'; sleep 0.3; printf '0000000001 y\\n'"]);
+    let (_, out, _) = run(
+        &c,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "printf 'x RUNSECRET0000'; sleep 0.3; printf '0000000001 y\\n'",
+        ],
+    );
     assert_eq!(out, "x <redacted:alpha> y\n");
 }
 
@@ -75,7 +108,15 @@ fn a_secret_split_across_two_writes_with_a_pause_is_masked() {
 fn overlapping_secrets_are_masked_leftmost_longest() {
     let c = Cli::new();
     c.add("alpha", "OVERLAPKEY00000001", "OVERLAPKEY00000001EXTENDED");
-    let (_, out, _) = run(&c, &["--", "sh", "-c", "echo $EXCHANGE_SECRET; echo $EXCHANGE_KEY"]);
+    let (_, out, _) = run(
+        &c,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "echo $EXCHANGE_SECRET; echo $EXCHANGE_KEY",
+        ],
+    );
     assert_eq!(out, "<redacted:alpha>\n<redacted:alpha>\n");
 }
 
@@ -83,7 +124,14 @@ fn overlapping_secrets_are_masked_leftmost_longest() {
 fn inherited_credentials_and_unlock_variables_do_not_reach_the_child() {
     let c = setup();
     let id = c.sb.path().join("id.txt");
-    assert_eq!(c.run(&["identity", "export", "--to", id.to_str().expect("utf8")], "").0, 0);
+    assert_eq!(
+        c.run(
+            &["identity", "export", "--to", id.to_str().expect("utf8")],
+            ""
+        )
+        .0,
+        0
+    );
     let mut cmd = c.bare();
     cmd.env("VAULT_IDENTITY_FILE", &id)
         .env("EXCHANGE_SECRET", "inherited-secret")
@@ -110,12 +158,24 @@ fn the_freqtrade_profile_is_chosen_by_program_name_and_by_the_stored_profile() {
     std::fs::write(&ft, "#!/bin/sh\nenv\n").expect("write");
     std::fs::set_permissions(&ft, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let (_, out, _) = run(&c, &["--no-mask", "--", ft.to_str().expect("utf8")]);
-    assert!(out.contains(&format!("FREQTRADE__EXCHANGE__KEY={KEY}")), "{out}");
+    assert!(
+        out.contains(&format!("FREQTRADE__EXCHANGE__KEY={KEY}")),
+        "{out}"
+    );
     assert!(!out.contains("EXCHANGE_KEY=RUN") || out.contains("FREQTRADE__EXCHANGE__KEY=RUN"));
-    assert!(!out.lines().any(|l| l.starts_with("EXCHANGE_KEY=")), "{out}");
-    assert_eq!(c.run(&["set", "alpha", "--env-profile", "freqtrade"], "").0, 0);
+    assert!(
+        !out.lines().any(|l| l.starts_with("EXCHANGE_KEY=")),
+        "{out}"
+    );
+    assert_eq!(
+        c.run(&["set", "alpha", "--env-profile", "freqtrade"], "").0,
+        0
+    );
     let (_, out, _) = run(&c, &["--no-mask", "--", "env"]);
-    assert!(out.contains(&format!("FREQTRADE__EXCHANGE__SECRET={SECRET}")), "{out}");
+    assert!(
+        out.contains(&format!("FREQTRADE__EXCHANGE__SECRET={SECRET}")),
+        "{out}"
+    );
     let (_, out, _) = run(&c, &["--no-mask", "--env-profile", "generic", "--", "env"]);
     assert!(out.contains(&format!("EXCHANGE_SECRET={SECRET}")), "{out}");
 }
@@ -123,8 +183,24 @@ fn the_freqtrade_profile_is_chosen_by_program_name_and_by_the_stored_profile() {
 #[test]
 fn extra_secrets_are_injected_under_their_own_names() {
     let c = setup();
-    assert_eq!(c.run(&["secret", "set", "alpha", "FREQTRADE__TELEGRAM__TOKEN", "--from-stdin"], "TGTOKEN-0000000001\n").0, 0);
-    let (_, out, _) = run(&c, &["--", "sh", "-c", "echo T=$FREQTRADE__TELEGRAM__TOKEN"]);
+    assert_eq!(
+        c.run(
+            &[
+                "secret",
+                "set",
+                "alpha",
+                "FREQTRADE__TELEGRAM__TOKEN",
+                "--from-stdin"
+            ],
+            "TGTOKEN-0000000001\n"
+        )
+        .0,
+        0
+    );
+    let (_, out, _) = run(
+        &c,
+        &["--", "sh", "-c", "echo T=$FREQTRADE__TELEGRAM__TOKEN"],
+    );
     assert_eq!(out.trim(), "T=<redacted:alpha>");
 }
 
@@ -139,7 +215,8 @@ fn the_bot_is_chosen_by_flag_env_or_being_the_only_one() {
     assert_eq!(code, 2);
     assert!(err.contains("alpha") && err.contains("beta"), "{err}");
     let mut cmd = c.cmd();
-    cmd.env("VAULT_BOT", "beta").args(["run", "--", "sh", "-c", "echo $VAULT_BOT"]);
+    cmd.env("VAULT_BOT", "beta")
+        .args(["run", "--", "sh", "-c", "echo $VAULT_BOT"]);
     let (code, out, _) = c.run_with(cmd, "");
     assert_eq!(code, 0);
     assert_eq!(out.trim(), "beta");
@@ -149,17 +226,22 @@ fn the_bot_is_chosen_by_flag_env_or_being_the_only_one() {
 fn nesting_is_refused_unless_allowed() {
     let c = setup();
     let mut cmd = c.cmd();
-    cmd.env("VAULT_RUN", "1").args(["run", "--bot", "alpha", "--", "true"]);
+    cmd.env("VAULT_RUN", "1")
+        .args(["run", "--bot", "alpha", "--", "true"]);
     assert_eq!(c.run_with(cmd, "").0, 5);
     let mut cmd = c.cmd();
-    cmd.env("VAULT_RUN", "1").args(["run", "--allow-nested", "--bot", "alpha", "--", "true"]);
+    cmd.env("VAULT_RUN", "1")
+        .args(["run", "--allow-nested", "--bot", "alpha", "--", "true"]);
     assert_eq!(c.run_with(cmd, "").0, 0);
 }
 
 #[test]
 fn a_key_known_to_allow_withdrawals_is_refused() {
     let c = setup();
-    assert_eq!(c.run(&["set", "alpha", "--withdrawals", "enabled"], "").0, 0);
+    assert_eq!(
+        c.run(&["set", "alpha", "--withdrawals", "enabled"], "").0,
+        0
+    );
     let marker = c.sb.path().join("started");
     let (code, _, err) = run(&c, &["--", "touch", marker.to_str().expect("utf8")]);
     assert_eq!(code, 5, "{err}");
@@ -199,7 +281,10 @@ fn sigterm_sent_to_vault_reaches_the_childs_handler_once() {
     let mut child = cmd.spawn().expect("spawn");
     let start = Instant::now();
     while !ready.exists() {
-        assert!(start.elapsed() < Duration::from_secs(20), "child never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "child never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let pid = child.id() as i32;
@@ -228,7 +313,11 @@ fn run_appends_to_the_log_while_another_process_holds_the_write_lock() {
     drop(_held);
     let (_, out, _) = c.run(&["log", "--json"], "");
     let j: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert!(j["entries"].as_array().expect("entries").iter().any(|e| e["op"] == "run"));
+    assert!(j["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .any(|e| e["op"] == "run"));
     assert_eq!(j["intact"], true);
 }
 

@@ -458,7 +458,7 @@ pub struct SetBot {
 fn key_hint(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     if chars.len() <= 8 {
-        return "…".repeat(1);
+        return "…".to_string();
     }
     let first: String = chars[..4].iter().collect();
     let last: String = chars[chars.len() - 4..].iter().collect();
@@ -636,54 +636,65 @@ impl Vault {
     /// Adds a bot. Refuses a bad name, an existing bot, a key declared with withdrawals
     /// enabled, and any key whose fingerprint is already known.
     pub fn add(&mut self, new: NewBot) -> Result<()> {
-        validate_bot_name(&new.name)?;
-        check_key(new.exchange, &new.key)?;
-        for ip in &new.scope.ip_allowlist {
-            validate_ip(ip)?;
+        self.add_many(vec![new])
+    }
+
+    /// Adds several bots in one write (all or nothing), with the checks of [`Vault::add`].
+    pub fn add_many(&mut self, bots: Vec<NewBot>) -> Result<()> {
+        for new in &bots {
+            validate_bot_name(&new.name)?;
+            check_key(new.exchange, &new.key)?;
+            for ip in &new.scope.ip_allowlist {
+                validate_ip(ip)?;
+            }
+            for name in new.extra_secrets.keys() {
+                validate_env_name(name)?;
+            }
+            if new.scope.withdrawals == Withdrawals::Enabled {
+                return Err(Error::Policy(
+                    "this key allows withdrawals. Rule 1: trade-only permissions, never withdrawals. Create a key with withdrawals disabled".into(),
+                ));
+            }
         }
-        for name in new.extra_secrets.keys() {
-            validate_env_name(name)?;
-        }
-        if new.scope.withdrawals == Withdrawals::Enabled {
-            return Err(Error::Policy(
-                "this key allows withdrawals. Rule 1: trade-only permissions, never withdrawals. Create a key with withdrawals disabled".into(),
-            ));
-        }
-        let name = new.name.clone();
-        let fp_short = {
-            let fp = self.fingerprint(new.key.key.expose());
-            short_fp(&fp)
+        let (name, fp_short) = match bots.as_slice() {
+            [one] => (
+                Some(one.name.clone()),
+                Some(short_fp(&self.fingerprint(one.key.key.expose()))),
+            ),
+            _ => (None, None),
         };
-        self.update("add", Some(&name), Some(fp_short), move |body| {
-            if body.bots.contains_key(&new.name) {
-                return Err(Error::BotExists(new.name.clone()));
-            }
-            let fp = fingerprint(body, new.key.key.expose());
-            if let Some(owner) = fingerprint_owner(body, &fp) {
-                return Err(Error::Policy(format!(
-                    "this key is already known to the vault ({owner}). Rule 4: one key per bot; create a new key at the exchange"
-                )));
-            }
+        self.update("add", name.as_deref(), fp_short, move |body| {
             let now = Timestamp::now();
-            let bot = Bot {
-                name: new.name.clone(),
-                exchange: new.exchange,
-                key_hint: key_hint(new.key.key.expose()),
-                credentials: Some(new.key),
-                extra_secrets: new.extra_secrets,
-                fingerprint: fp,
-                scope: new.scope,
-                env_profile: new.env_profile,
-                rotate_after_days: new.rotate_after_days,
-                created_at: now,
-                key_added_at: now,
-                rotated_at: None,
-                verify: None,
-                status: Status::Active,
-                history: vec![],
-                note: new.note,
-            };
-            body.bots.insert(new.name, bot);
+            for new in bots {
+                if body.bots.contains_key(&new.name) {
+                    return Err(Error::BotExists(new.name.clone()));
+                }
+                let fp = fingerprint(body, new.key.key.expose());
+                if let Some(owner) = fingerprint_owner(body, &fp) {
+                    return Err(Error::Policy(format!(
+                        "this key is already known to the vault ({owner}). Rule 4: one key per bot; create a new key at the exchange"
+                    )));
+                }
+                let bot = Bot {
+                    name: new.name.clone(),
+                    exchange: new.exchange,
+                    key_hint: key_hint(new.key.key.expose()),
+                    credentials: Some(new.key),
+                    extra_secrets: new.extra_secrets,
+                    fingerprint: fp,
+                    scope: new.scope,
+                    env_profile: new.env_profile,
+                    rotate_after_days: new.rotate_after_days,
+                    created_at: now,
+                    key_added_at: now,
+                    rotated_at: None,
+                    verify: None,
+                    status: Status::Active,
+                    history: vec![],
+                    note: new.note,
+                };
+                body.bots.insert(new.name, bot);
+            }
             Ok(())
         })
     }

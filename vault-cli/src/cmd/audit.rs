@@ -100,7 +100,7 @@ pub fn run(ctx: &Ctx, as_json: bool, strict: bool) -> CliResult<i32> {
     if let Ok(cwd) = std::env::current_dir() {
         check_gitignore(&cwd, &mut findings);
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     report(&findings, as_json);
     let critical = findings.iter().any(|f| f.severity == Severity::Critical);
     let warning = findings.iter().any(|f| f.severity == Severity::Warning);

@@ -272,7 +272,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     let masker_refs: Vec<&str> = masker_secrets.iter().map(|s| s.expose()).collect();
     let status = supervise(
         cmd,
-        mask.then(|| (masker_refs.as_slice(), bot_name.as_str())),
+        mask.then_some((masker_refs.as_slice(), bot_name.as_str())),
         ttl,
     )?;
     drop(memfd);
@@ -374,9 +374,7 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_secs(secs));
             expired.store(true, Ordering::SeqCst);
-            output::warn(&format!(
-                "--ttl reached: sending SIGTERM to the command (SIGKILL in 10 s)"
-            ));
+            output::warn("--ttl reached: sending SIGTERM to the command (SIGKILL in 10 s)");
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
             std::thread::sleep(Duration::from_secs(10));
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);

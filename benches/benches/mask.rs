@@ -1,0 +1,35 @@
+//! Masking throughput of the streaming matcher on plain text with a few secrets.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+#[path = "../../vault-cli/src/mask.rs"]
+#[allow(dead_code)]
+mod mask;
+
+fn masking(c: &mut Criterion) {
+    let line = b"2026-11-25 08:46:02,002 - freqtrade.worker - INFO - Bot heartbeat. PID=1234, version='2026.9', state='RUNNING'\n";
+    let data: Vec<u8> = line.iter().copied().cycle().take(8 * 1024 * 1024).collect();
+    let secrets = [
+        "BENCHKEY-000000000001-abcdef",
+        "BENCHSECRET-000000000001-0123456789abcdef",
+        "TELEGRAM-000000001:AAAA",
+    ];
+    let mut g = c.benchmark_group("mask");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(20);
+    g.bench_function("8MiB_log_3_secrets", |b| {
+        b.iter(|| {
+            let mut m = mask::Masker::new(&secrets, "bot");
+            let mut out = Vec::with_capacity(data.len());
+            for chunk in data.chunks(64 * 1024) {
+                m.feed(chunk, &mut out);
+            }
+            m.finish(&mut out);
+            out.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, masking);
+criterion_main!(benches);
