@@ -2,9 +2,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-#[path = "../../vault-cli/src/mask.rs"]
-#[allow(dead_code)]
-mod mask;
+use vault_core::mask;
 
 fn masking(c: &mut Criterion) {
     let line = b"2026-11-25 08:46:02,002 - freqtrade.worker - INFO - Bot heartbeat. PID=1234, version='2026.9', state='RUNNING'\n";

@@ -12,7 +12,6 @@ mod ctx;
 mod error;
 mod input;
 mod keyring;
-mod mask;
 mod output;
 mod session;
 mod sys;

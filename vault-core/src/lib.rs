@@ -16,6 +16,7 @@ mod error;
 pub mod exchange;
 pub mod format;
 pub mod kdf;
+pub mod mask;
 pub mod model;
 pub mod policy;
 mod secret;

@@ -24,8 +24,8 @@ use zeroize::Zeroizing;
 use crate::cli::{DeliverArg, RunArgs};
 use crate::ctx::Ctx;
 use crate::error::{code, CliError, CliResult};
-use crate::mask::Masker;
 use crate::{output, sys};
+use vault_core::mask::Masker;
 
 /// Signals forwarded to the child.
 const FORWARDED: [i32; 7] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH];

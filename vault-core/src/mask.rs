@@ -7,6 +7,7 @@
 
 use zeroize::Zeroizing;
 
+/// A streaming masker for one bot's secrets.
 pub struct Masker {
     patterns: Vec<Zeroizing<Vec<u8>>>,
     first: [bool; 256],
@@ -15,6 +16,7 @@ pub struct Masker {
 }
 
 impl Masker {
+    /// Masks each of `secrets` (and its JSON-escaped form) as `<redacted:BOT>`.
     pub fn new(secrets: &[&str], bot: &str) -> Masker {
         let mut patterns: Vec<Zeroizing<Vec<u8>>> = Vec::new();
         for s in secrets {
