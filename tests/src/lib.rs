@@ -98,23 +98,32 @@ pub fn require_program(name: &str, test: &str) -> Option<PathBuf> {
     found
 }
 
-/// Path of the built `vault` binary (built on demand when only this crate is tested).
+/// Path of the `vault` binary, built once per test process so it is never stale when only
+/// this crate is tested (`cargo test -p vault-tests`); a no-op when it is up to date.
 pub fn vault_bin() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
-            // tests/target/debug/deps/<test exe> -> target/debug/vault
+            // <target>/debug/deps/<test exe> -> <target>/debug/vault
             let exe = std::env::current_exe().expect("exe");
-            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-            let bin = dir.join("vault");
-            if !bin.exists() {
-                let status = std::process::Command::new(env!("CARGO"))
-                    .args(["build", "-q", "-p", "vault-cli", "--bin", "vault"])
-                    .status()
-                    .expect("cargo build");
-                assert!(status.success(), "building the vault binary failed");
-            }
-            bin
+            let profile_dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+            let target_dir = profile_dir.parent().expect("target root");
+            let status = std::process::Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "-q",
+                    "-p",
+                    "vault-cli",
+                    "--bin",
+                    "vault",
+                    "--target-dir",
+                ])
+                .arg(target_dir)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo build");
+            assert!(status.success(), "building the vault binary failed");
+            profile_dir.join("vault")
         })
         .clone()
 }

@@ -2,8 +2,13 @@
 //! in an OS store under a name tied to the vault id. The keyring entry alone and the vault
 //! file alone are each useless.
 //!
-//! Stores: the kernel's keyutils *user* keyring (works on a VPS with no D-Bus; does not
+//! Stores: the Secret Service (gnome-keyring, KWallet) through keyring-core's zbus store, on
+//! desktop Linux; the kernel's keyutils *user* keyring on a server without D-Bus (it does not
 //! survive a reboot, so it is a cache and never the only way in).
+
+use std::sync::Arc;
+
+use keyring_core::{CredentialStore, Entry};
 
 use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 use zeroize::Zeroizing;
@@ -39,22 +44,93 @@ pub fn random_key() -> Result<Zeroizing<[u8; 32]>, String> {
     Ok(k)
 }
 
+const SERVICE: &str = "vault";
+
+/// Why a keyring-core store failed, in words a user can act on.
+pub fn describe(e: &keyring_core::Error) -> String {
+    use keyring_core::Error as E;
+    match e {
+        E::NoEntry => "the keyring entry is missing (deleted, or made on another machine); unlock another way and run `vault keyring enable` again".into(),
+        E::NoStorageAccess(why) => format!("the keyring refused access (is the collection locked? unlock it in your desktop session): {why}"),
+        E::PlatformFailure(why) => format!("the keyring service failed (is there a D-Bus session with a Secret Service?): {why}"),
+        E::BadEncoding(_) | E::BadDataFormat(..) => "the keyring entry is not a vault key".into(),
+        E::Ambiguous(_) => "several keyring entries match this vault; delete the extra ones".into(),
+        other => format!("keyring error: {other}"),
+    }
+}
+
+fn secret_service() -> Result<Arc<CredentialStore>, String> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+        && !std::path::Path::new(&format!("/run/user/{}/bus", vault_core::store::euid())).exists()
+    {
+        return Err("no D-Bus session bus here (a server?), so no Secret Service; use `vault keyring enable --store keyutils`".into());
+    }
+    let s: Arc<CredentialStore> =
+        zbus_secret_service_keyring_store::Store::new().map_err(|e| describe(&e))?;
+    Ok(s)
+}
+
+/// Saves a key through any keyring-core store.
+pub fn kc_save(
+    store: &Arc<CredentialStore>,
+    vault_id: &str,
+    key: &Zeroizing<[u8; 32]>,
+) -> Result<(), String> {
+    let e = Entry::new_in_store(store, SERVICE, vault_id).map_err(|e| describe(&e))?;
+    e.set_secret(key.as_ref()).map_err(|e| describe(&e))
+}
+
+/// Loads a key through any keyring-core store.
+pub fn kc_load(
+    store: &Arc<CredentialStore>,
+    vault_id: &str,
+) -> Result<Zeroizing<[u8; 32]>, String> {
+    let e = Entry::new_in_store(store, SERVICE, vault_id).map_err(|e| describe(&e))?;
+    let v = Zeroizing::new(e.get_secret().map_err(|e| describe(&e))?);
+    if v.len() != 32 {
+        return Err("the keyring entry is not a vault key (wrong length)".into());
+    }
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&v);
+    Ok(out)
+}
+
+/// Deletes a key through any keyring-core store (a missing entry is fine).
+pub fn kc_delete(store: &Arc<CredentialStore>, vault_id: &str) -> Result<(), String> {
+    let e = Entry::new_in_store(store, SERVICE, vault_id).map_err(|e| describe(&e))?;
+    match e.delete_credential() {
+        Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+        Err(e) => Err(describe(&e)),
+    }
+}
+
 /// Saves the wrapping key.
 pub fn save(store: u8, vault_id: &str, key: &Zeroizing<[u8; 32]>) -> Result<(), String> {
     match store {
+        STORE_SECRET_SERVICE => kc_save(&secret_service()?, vault_id, key),
         STORE_KEYUTILS => {
-            let ring = user_ring()?;
-            let k = ring
+            // Added through the session keyring, where we possess it and may set its
+            // permissions, then moved into the user keyring: same user, same trust, so the
+            // user's other sessions (and a systemd service of this user) may read it; nobody else.
+            let user = user_ring()?;
+            let session = KeyRing::from_special_id(KeyRingIdentifier::Session, true)
+                .map_err(|e| format!("no kernel session keyring ({e:?})"))?;
+            let k = session
                 .add_key(&description(vault_id), &key[..])
-                .map_err(|e| format!("cannot add to the user keyring ({e:?})"))?;
-            // Same user, same trust: let the user's other sessions (and a systemd service of
-            // this user) read it; nobody else.
+                .map_err(|e| format!("cannot add to the kernel keyring ({e:?})"))?;
             let perms = KeyPermissionsBuilder::builder()
                 .posessor(Permission::ALL)
                 .user(Permission::VIEW | Permission::READ | Permission::SEARCH)
                 .build();
-            k.set_perms(perms)
-                .map_err(|e| format!("cannot set the keyring entry's permissions ({e:?})"))
+            let moved = k
+                .set_perms(perms)
+                .and_then(|_| user.link_key(k))
+                .and_then(|_| session.unlink_key(k));
+            if let Err(e) = moved {
+                let _ = k.invalidate();
+                return Err(format!("cannot store the key in the user keyring ({e:?})"));
+            }
+            Ok(())
         }
         other => Err(format!(
             "the {} store is not available in this build; use --store keyutils",
@@ -66,6 +142,7 @@ pub fn save(store: u8, vault_id: &str, key: &Zeroizing<[u8; 32]>) -> Result<(), 
 /// Loads the wrapping key; `Err` says why (missing entry, no access).
 pub fn load(store: u8, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String> {
     match store {
+        STORE_SECRET_SERVICE => kc_load(&secret_service()?, vault_id),
         STORE_KEYUTILS => {
             let ring = user_ring()?;
             let k = ring.search(&description(vault_id)).map_err(|e| match e {
@@ -94,6 +171,9 @@ pub fn load(store: u8, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String> {
 
 /// Deletes the wrapping key (Ok even if missing).
 pub fn delete(store: u8, vault_id: &str) -> Result<(), String> {
+    if store == STORE_SECRET_SERVICE {
+        return kc_delete(&secret_service()?, vault_id);
+    }
     if store == STORE_KEYUTILS {
         if let Ok(ring) = user_ring() {
             if let Ok(k) = ring.search(&description(vault_id)) {
@@ -103,4 +183,55 @@ pub fn delete(store: u8, vault_id: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyring_core::mock;
+
+    fn mock_store() -> Arc<CredentialStore> {
+        let s: Arc<CredentialStore> = mock::Store::new().expect("mock store");
+        s
+    }
+
+    #[test]
+    fn a_missing_entry_says_how_to_recover() {
+        let store = mock_store();
+        let why = kc_load(&store, "00ff").expect_err("no entry yet");
+        assert!(
+            why.contains("missing") && why.contains("keyring enable"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_round_trip_through_a_keyring_core_store() {
+        let store = mock_store();
+        let key = Zeroizing::new([42u8; 32]);
+        kc_save(&store, "abcd", &key).expect("save");
+        assert_eq!(*kc_load(&store, "abcd").expect("load"), [42u8; 32]);
+        kc_delete(&store, "abcd").expect("delete");
+        kc_delete(&store, "abcd").expect("deleting twice is fine");
+    }
+
+    #[test]
+    fn a_locked_collection_and_a_failing_service_are_told_apart() {
+        let store = mock_store();
+        let key = Zeroizing::new([1u8; 32]);
+        kc_save(&store, "beef", &key).expect("save");
+        let entry = Entry::new_in_store(&store, SERVICE, "beef").expect("entry");
+        let m: &mock::Cred = entry.as_any().downcast_ref().expect("mock cred");
+        m.set_error(keyring_core::Error::NoStorageAccess(Box::new(
+            std::io::Error::other("collection is locked"),
+        )));
+        let why = kc_load(&store, "beef").expect_err("locked");
+        assert!(why.contains("locked"), "{why}");
+        m.set_error(keyring_core::Error::PlatformFailure(Box::new(
+            std::io::Error::other("no such bus"),
+        )));
+        let why = kc_load(&store, "beef").expect_err("failing service");
+        assert!(why.contains("D-Bus"), "{why}");
+        assert_eq!(*kc_load(&store, "beef").expect("error cleared"), [1u8; 32]);
+    }
 }
