@@ -142,6 +142,18 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Find stored secrets in files (default `.`), git history (--git) or the index (--staged).
+    Scan {
+        paths: Vec<PathBuf>,
+        /// Search every blob reachable in the repository's history.
+        #[arg(long)]
+        git: bool,
+        /// Search what is staged for the next commit.
+        #[arg(long)]
+        staged: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The OS-keyring unlock slot.
     #[command(subcommand)]
     Keyring(KeyringCmd),

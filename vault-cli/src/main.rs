@@ -75,6 +75,12 @@ fn run(cli: Cli) -> CliResult<i32> {
         } => cmd::rekey::run(&ctx, new_passphrase_file.as_deref()),
         Command::Run(a) => cmd::run::run(&ctx, a),
         Command::Audit { json, strict } => cmd::audit::run(&ctx, json, strict),
+        Command::Scan {
+            paths,
+            git,
+            staged,
+            json,
+        } => cmd::scan::run(&ctx, paths, git, staged, json),
         Command::Keyring(c) => cmd::keyring::run(&ctx, c),
         Command::Unlock { duration } => cmd::unlock::run(&ctx, &duration),
         Command::Lock => cmd::unlock::lock(&ctx),

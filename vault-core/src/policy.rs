@@ -151,8 +151,9 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
             format!("check the key's IP settings by hand at {page}"),
         ));
     }
-    let age_days = now.duration_since(bot.key_added_at).as_secs() / 86_400;
-    if age_days > i64::from(bot.rotate_after_days) {
+    let age = now.duration_since(bot.key_added_at);
+    let age_days = age.as_secs() / 86_400;
+    if age > jiff::SignedDuration::from_secs(i64::from(bot.rotate_after_days) * 86_400) {
         out.push(finding(
             Severity::Warning,
             "key-too-old",

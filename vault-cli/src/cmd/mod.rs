@@ -17,6 +17,7 @@ pub mod rename;
 pub mod revoke;
 pub mod rotate;
 pub mod run;
+pub mod scan;
 pub mod secret;
 pub mod set;
 pub mod show;
