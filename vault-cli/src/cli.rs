@@ -154,6 +154,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Move secrets out of a config into the vault.
+    #[command(subcommand)]
+    Import(ImportCmd),
     /// The OS-keyring unlock slot.
     #[command(subcommand)]
     Keyring(KeyringCmd),
@@ -280,6 +283,18 @@ pub struct RunArgs {
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Import from a freqtrade config (and config-private.json / .env beside it).
+    Freqtrade {
+        config: PathBuf,
+        #[arg(long)]
+        bot: String,
+        #[arg(long, value_name = "EX")]
+        exchange: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

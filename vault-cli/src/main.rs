@@ -81,6 +81,7 @@ fn run(cli: Cli) -> CliResult<i32> {
             staged,
             json,
         } => cmd::scan::run(&ctx, paths, git, staged, json),
+        Command::Import(c) => cmd::import::run(&ctx, c),
         Command::Keyring(c) => cmd::keyring::run(&ctx, c),
         Command::Unlock { duration } => cmd::unlock::run(&ctx, &duration),
         Command::Lock => cmd::unlock::lock(&ctx),

@@ -15,6 +15,7 @@ pub mod env;
 mod error;
 pub mod exchange;
 pub mod format;
+pub mod jsonc;
 pub mod kdf;
 pub mod mask;
 pub mod model;
