@@ -157,6 +157,21 @@ pub enum Command {
     /// Move secrets out of a config into the vault.
     #[command(subcommand)]
     Import(ImportCmd),
+    /// Ask the exchange what a key may really do.
+    Verify {
+        bot: Option<String>,
+        /// Every active bot.
+        #[arg(long, conflicts_with = "bot")]
+        all: bool,
+        /// Warnings fail too.
+        #[arg(long)]
+        strict: bool,
+        /// Accept a VAULT_<EXCHANGE>_BASE_URL that is not a known host (the result is marked unverified).
+        #[arg(long)]
+        allow_custom_endpoint: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The OS-keyring unlock slot.
     #[command(subcommand)]
     Keyring(KeyringCmd),

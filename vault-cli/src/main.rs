@@ -82,6 +82,13 @@ fn run(cli: Cli) -> CliResult<i32> {
             json,
         } => cmd::scan::run(&ctx, paths, git, staged, json),
         Command::Import(c) => cmd::import::run(&ctx, c),
+        Command::Verify {
+            bot,
+            all,
+            strict,
+            allow_custom_endpoint,
+            json,
+        } => cmd::verify::run(&ctx, bot, all, strict, allow_custom_endpoint, json),
         Command::Keyring(c) => cmd::keyring::run(&ctx, c),
         Command::Unlock { duration } => cmd::unlock::run(&ctx, &duration),
         Command::Lock => cmd::unlock::lock(&ctx),

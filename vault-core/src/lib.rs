@@ -23,6 +23,7 @@ pub mod policy;
 mod secret;
 pub mod store;
 mod vault;
+pub mod verify;
 
 pub use env::Credentials;
 pub use error::{Error, ErrorKind, Result};

@@ -108,6 +108,18 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
             format!("run `vault verify {}`, or check at {page} and `vault set {} --withdrawals disabled`", bot.name, bot.name),
         ));
     }
+    if verify.is_some_and(|v| v.can_withdraw.is_none()) {
+        out.push(finding(
+            Severity::Warning,
+            "withdraw-unknowable",
+            bot,
+            format!(
+                "{} does not report whether this key may withdraw",
+                bot.exchange
+            ),
+            format!("check the key's permissions by hand at {page}"),
+        ));
+    }
     if verify.is_some_and(|v| v.ip_restricted == Some(false)) {
         out.push(finding(
             Severity::Critical,

@@ -23,6 +23,7 @@ pub mod secret;
 pub mod set;
 pub mod show;
 pub mod unlock;
+pub mod verify;
 
 use vault_core::{EnvProfile, Withdrawals};
 
