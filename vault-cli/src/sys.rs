@@ -55,3 +55,20 @@ pub fn set_foreground(tty: std::os::fd::BorrowedFd<'_>, pgrp: rustix::process::P
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
     }
 }
+
+/// Makes the child a session leader whose controlling terminal is the pty slave on its fd 1,
+/// so job control and Ctrl-C work inside it.
+pub fn controlling_tty_on_exec(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec; it only calls setsid(2) and
+    // ioctl(TIOCSCTTY), both async-signal-safe, on fd 1, which std has already pointed at the
+    // pty slave, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::process::setsid().map_err(std::io::Error::from)?;
+            let fd = std::os::fd::BorrowedFd::borrow_raw(1);
+            rustix::process::ioctl_tiocsctty(fd).map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+}

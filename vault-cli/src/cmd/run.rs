@@ -9,6 +9,8 @@
 use std::ffi::{OsStr, OsString};
 use std::io::{IsTerminal, Read, Write};
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -327,21 +329,107 @@ fn pump(mut from: impl Read, mut to: impl Write, mut masker: Option<Masker>) {
     }
 }
 
+/// The terminal state to restore when the supervisor leaves raw mode.
+struct RawGuard(Option<rustix::termios::Termios>);
+
+impl Drop for RawGuard {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin(),
+                rustix::termios::OptionalActions::Now,
+                &t,
+            );
+        }
+    }
+}
+
+/// A pty pair for a child whose stdout is a terminal: (master, slave).
+fn open_pty() -> CliResult<(std::fs::File, std::fs::File)> {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    let err = |e: rustix::io::Errno| {
+        CliError::other(format!(
+            "cannot open a pseudo-terminal for masking: {e}; use --no-mask"
+        ))
+    };
+    let master =
+        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).map_err(err)?;
+    grantpt(&master).map_err(err)?;
+    unlockpt(&master).map_err(err)?;
+    let name = ptsname(&master, Vec::new()).map_err(err)?;
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(i32::try_from(rustix::fs::OFlags::NOCTTY.bits()).unwrap_or(0))
+        .open(std::ffi::OsStr::from_bytes(name.as_bytes()))
+        .map_err(|e| CliError::other(format!("cannot open the pty slave: {e}; use --no-mask")))?;
+    if let Ok(ws) = rustix::termios::tcgetwinsize(std::io::stdout()) {
+        let _ = rustix::termios::tcsetwinsize(&slave, ws);
+    }
+    Ok((std::fs::File::from(master), slave))
+}
+
 fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) -> CliResult<i32> {
     let mut sigs = signal_hook::iterator::Signals::new(FORWARDED.iter().copied().chain([SIGCHLD]))
         .map_err(|e| CliError::other(format!("cannot install signal handlers: {e}")))?;
-    cmd.process_group(0);
-    if mask.is_some() {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    }
     let stdin = std::io::stdin();
-    let tty = stdin.is_terminal();
+    let stdin_tty = stdin.is_terminal();
+    // A terminal reaches the child as a terminal: with masking, through a pty of our own.
+    let pty = if mask.is_some() && std::io::stdout().is_terminal() {
+        Some(open_pty()?)
+    } else {
+        None
+    };
+    let mut raw = RawGuard(None);
+    let mut master_reader = None;
+    if let Some((master, slave)) = &pty {
+        let clone = |f: &std::fs::File| {
+            f.try_clone()
+                .map_err(|e| CliError::other(format!("pty: {e}")))
+        };
+        cmd.stdout(clone(slave)?);
+        cmd.stderr(if std::io::stderr().is_terminal() {
+            Stdio::from(clone(slave)?)
+        } else {
+            Stdio::piped()
+        });
+        if stdin_tty {
+            cmd.stdin(clone(slave)?);
+            // Keystrokes, Ctrl-C included, go to the pty as bytes; its line discipline signals
+            // the child once. Our terminal is restored when the guard drops.
+            if let Ok(t) = rustix::termios::tcgetattr(&stdin) {
+                let mut r = t.clone();
+                r.make_raw();
+                if rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &r)
+                    .is_ok()
+                {
+                    raw.0 = Some(t);
+                }
+            }
+        }
+        if raw.0.is_none() {
+            // Our terminal stays cooked and turns "\n" into "\r\n" itself: the pty must not too.
+            if let Ok(mut t) = rustix::termios::tcgetattr(slave) {
+                t.output_modes.remove(rustix::termios::OutputModes::OPOST);
+                let _ =
+                    rustix::termios::tcsetattr(slave, rustix::termios::OptionalActions::Now, &t);
+            }
+        }
+        sys::controlling_tty_on_exec(&mut cmd);
+        master_reader = Some(clone(master)?);
+    } else {
+        cmd.process_group(0);
+        if mask.is_some() {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+    }
     let own_pgrp = rustix::process::getpgrp();
     let child = cmd.spawn().map_err(|e| spawn_error(cmd.get_program(), e))?;
-    drop(cmd);
+    drop(cmd); // our copies of the pty slave go with it, so the master sees EOF when the child ends
     let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0))
         .ok_or_else(|| CliError::other("the child has no pid"))?;
-    if tty {
+    let fg_handoff = stdin_tty && pty.is_none();
+    if fg_handoff {
         // The child's group owns the terminal: Ctrl-C reaches it (once) from the terminal.
         sys::set_foreground(stdin.as_fd(), pid);
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::CONT);
@@ -350,6 +438,24 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let mut child = child;
     if let Some((secrets, bot)) = mask {
+        if let Some(master) = master_reader.take() {
+            let m = Masker::new(secrets, bot);
+            let tx = done_tx.clone();
+            pumps.push(std::thread::spawn(move || {
+                pump(master, std::io::stdout(), Some(m));
+                let _ = tx.send(());
+            }));
+            if stdin_tty {
+                if let Some((master, _)) = &pty {
+                    let mut to_child = master
+                        .try_clone()
+                        .map_err(|e| CliError::other(format!("pty: {e}")))?;
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut std::io::stdin(), &mut to_child);
+                    });
+                }
+            }
+        }
         if let Some(out) = child.stdout.take() {
             let m = Masker::new(secrets, bot);
             let tx = done_tx.clone();
@@ -398,13 +504,20 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
         for sig in sigs.wait() {
             if sig == SIGCHLD {
                 reap(&mut status);
+            } else if sig == SIGWINCH && pty.is_some() {
+                // Resizing the pty makes the kernel send SIGWINCH to the child: once.
+                if let (Ok(ws), Some((master, _))) =
+                    (rustix::termios::tcgetwinsize(std::io::stdout()), &pty)
+                {
+                    let _ = rustix::termios::tcsetwinsize(master, ws);
+                }
             } else if let Some(s) = rustix::process::Signal::from_named_raw(sig) {
                 let _ = rustix::process::kill_process(pid, s);
             }
         }
         reap(&mut status);
     }
-    if tty {
+    if fg_handoff {
         sys::set_foreground(stdin.as_fd(), own_pgrp);
     }
     // Let the pumps flush; a grandchild holding the pipes open does not keep us waiting long.
@@ -413,6 +526,7 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
             break;
         }
     }
+    drop(raw);
     let _ = std::io::stdout().flush();
     if expired.load(Ordering::SeqCst) {
         return Ok(code::TTL);
