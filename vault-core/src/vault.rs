@@ -289,6 +289,17 @@ impl VaultFile {
         })
     }
 
+    /// Checks bytes already in memory as if read from `path` (fuzzing, tests, backups).
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>, opts: OpenOptions) -> Result<VaultFile> {
+        let header = format::parse(&bytes)?.header;
+        Ok(VaultFile {
+            path: path.to_path_buf(),
+            opts,
+            bytes,
+            header,
+        })
+    }
+
     /// The header (public information).
     pub fn header(&self) -> &Header {
         &self.header

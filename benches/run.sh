@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Times whole commands side by side with peer tools, in one run, on this machine.
+# Needs: hyperfine, argon2 (reference C), age (Go), grep, python3 (for argon2-cffi, the
+# optimized C build). Prints the figures that docs/PERFORMANCE.md records.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vault-target}"
+cargo build --release -q -p vault-cli -p vault-benches --examples
+V="$CARGO_TARGET_DIR/release/vault"
+KDF="$CARGO_TARGET_DIR/release/examples/kdf_once"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+echo "machine: $(nproc) cores, $(grep MemTotal /proc/meminfo | awk '{print int($2/1024/1024)" GiB"}'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+
+echo; echo "== 1. Argon2id at the default (256 MiB, t=3, p=4): vault-core vs the reference C argon2 (Debian)"
+[ "$(echo -n 'correct horse' | "$KDF" saltsaltsaltsalt 262144 3 4)" = "$(echo -n 'correct horse' | argon2 saltsaltsaltsalt -id -t 3 -k 262144 -p 4 -l 32 -r)" ] && echo "same output: yes"
+hyperfine -N --warmup 1 --runs 10 --export-json "$work/kdf.json" \
+  "sh -c 'echo -n correct horse | $KDF saltsaltsaltsalt 262144 3 4'" \
+  "sh -c 'echo -n correct horse | argon2 saltsaltsaltsalt -id -t 3 -k 262144 -p 4 -l 32 -r'"
+venv="$HOME/.cache/vault-bench-venv"
+[ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install -q argon2-cffi; }
+"$venv/bin/python" - <<'PY'
+import time
+from argon2.low_level import hash_secret_raw, Type
+ts=[]
+for _ in range(6):
+    t=time.perf_counter(); hash_secret_raw(b"correct horse", b"saltsaltsaltsalt", 3, 262144, 4, 32, Type.ID); ts.append(time.perf_counter()-t)
+ts.sort(); print(f"argon2-cffi (optimized C, in-process): median {ts[len(ts)//2]*1000:.0f} ms")
+PY
+
+echo; echo "== 2. vault run --no-mask -- true (identity unlock) vs Go age -d of a tiny file"
+export VAULT_PATH="$work/v/vault.age" XDG_STATE_HOME="$work/state"
+printf 'correct horse battery staple orbit\n' > "$work/pass"; chmod 600 "$work/pass"
+VAULT_PASSPHRASE_FILE="$work/pass" "$V" init >/dev/null
+printf 'BENCHKEY000000000000001\nBENCHSECRET00000000000001\n' | VAULT_PASSPHRASE_FILE="$work/pass" "$V" add b --exchange binance --withdrawals disabled --ip 127.0.0.1 --from-stdin 2>/dev/null
+VAULT_PASSPHRASE_FILE="$work/pass" "$V" identity export --to "$work/id.txt" >/dev/null 2>&1
+echo hello | age -r "$(grep -o 'age1[0-9a-z]*' "$work/id.txt")" > "$work/tiny.age"
+export VAULT_IDENTITY_FILE="$work/id.txt"
+hyperfine -N --warmup 3 --runs 50 "$V run --no-mask -- true" "age -d -i $work/id.txt $work/tiny.age"
+echo "-- the passphrase path, for reference (includes one default-parameter KDF):"
+hyperfine -N --warmup 1 --runs 5 "env VAULT_PASSPHRASE_FILE=$work/pass $V --unlock passphrase run --no-mask -- true"
+
+echo; echo "== 3. Masking: cat of a 200 MB text file, masked vs --no-mask"
+python3 - "$work/big.txt" <<'PY'
+import sys
+line=b"2026-11-25 08:46:02,002 - freqtrade.worker - INFO - Bot heartbeat. PID=1234, version='2026.9', state='RUNNING'\n"
+with open(sys.argv[1],"wb") as f:
+    n=200*1024*1024//len(line)
+    f.write(line*n)
+PY
+hyperfine -N --warmup 1 --runs 5 "sh -c '$V run -- cat $work/big.txt > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null'"
+
+echo; echo "== 4. RSS of the supervising vault process after unlock"
+"$V" run -- sleep 2 & pid=$!; sleep 1
+grep -E 'VmRSS|VmHWM' "/proc/$pid/status"; wait $pid
+
+echo; echo "== 5. scan: a generated 1 GB tree with 100 bots, vault scan vs grep -rF -f patterns"
+python3 - "$work" <<'PY'
+import os, sys, random
+work=sys.argv[1]
+random.seed(7)
+pats=open(os.path.join(work,"patterns"),"w")
+stdin=[]
+for i in range(100):
+    k=f"SCANKEY{i:05d}{random.getrandbits(64):016x}"; s=f"SCANSECRET{i:05d}{random.getrandbits(96):024x}"
+    pats.write(k+"\n"+s+"\n"); stdin.append((k,s))
+pats.close()
+with open(os.path.join(work,"bots"),"w") as f:
+    for k,s in stdin: f.write(k+"\n"+s+"\n")
+tree=os.path.join(work,"tree"); os.makedirs(tree)
+line=b"    def on_tick(self, candle): return self.strategy.evaluate(candle, window=14, threshold=0.25)  # ok\n"
+chunk=line*(1024*1024//len(line))
+for d in range(32):
+    p=os.path.join(tree,f"d{d}"); os.makedirs(p)
+    for n in range(32):
+        with open(os.path.join(p,f"f{n}.py"),"wb") as f: f.write(chunk)
+PY
+i=0; while read -r k && read -r s; do
+  printf '%s\n%s\n' "$k" "$s" | "$V" add "bot$i" --exchange binance --from-stdin >/dev/null 2>&1; i=$((i+1))
+done < "$work/bots"
+du -sh "$work/tree"
+hyperfine -N --warmup 1 --runs 5 -i "$V scan $work/tree" "grep -rF -f $work/patterns $work/tree"
