@@ -423,12 +423,27 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
     }
-    let own_pgrp = rustix::process::getpgrp();
+    // Our process group, read without rustix's getpgrp (which asserts a non-zero id: as PID 1
+    // of a new PID namespace our group lies outside it and reads as 0).
+    let own_pgrp = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')').and_then(|(_, rest)| {
+                rest.split_whitespace()
+                    .nth(2)
+                    .and_then(|p| p.parse::<i32>().ok())
+            })
+        })
+        .and_then(rustix::process::Pid::from_raw);
     let child = cmd.spawn().map_err(|e| spawn_error(cmd.get_program(), e))?;
     drop(cmd); // our copies of the pty slave go with it, so the master sees EOF when the child ends
     let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0))
         .ok_or_else(|| CliError::other("the child has no pid"))?;
-    let fg_handoff = stdin_tty && pty.is_none();
+    // Hand the terminal to the child only if we are its foreground group (not in `cmd &`).
+    let fg_handoff = stdin_tty
+        && pty.is_none()
+        && own_pgrp.is_some()
+        && rustix::termios::tcgetpgrp(&stdin).ok() == own_pgrp;
     if fg_handoff {
         // The child's group owns the terminal: Ctrl-C reaches it (once) from the terminal.
         sys::set_foreground(stdin.as_fd(), pid);
@@ -517,8 +532,8 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
         }
         reap(&mut status);
     }
-    if fg_handoff {
-        sys::set_foreground(stdin.as_fd(), own_pgrp);
+    if let (true, Some(pg)) = (fg_handoff, own_pgrp) {
+        sys::set_foreground(stdin.as_fd(), pg);
     }
     // Let the pumps flush; a grandchild holding the pipes open does not keep us waiting long.
     for _ in 0..pumps.len() {
