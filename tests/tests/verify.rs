@@ -355,3 +355,54 @@ fn gate_cannot_tell_withdrawals_so_strict_fails() {
     let (code, _, _) = verify(&c, "VAULT_GATE_BASE_URL", &base, &["--strict"]);
     assert_eq!(code, 5);
 }
+
+#[test]
+fn coinbase_is_asked_with_an_es256_jwt_that_verifies() {
+    use p256::ecdsa::signature::Verifier as _;
+    let pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIALjv5PVdTWPRsh8+MZApyQT3rzuMrl+TXREnz3Is1gKoAoGCCqGSM49\nAwEHoUQDQgAEsOMWzC5es6aUPLzx5DJY1kshjzZWvCl/JgXRD+YHLQdB0lM9JDot\nGiC13bZAPuBk8qvgynmD/jM0udmu7pSeFA==\n-----END EC PRIVATE KEY-----\n";
+    let c = Cli::new();
+    let (code, _, err) = c.run(
+        &[
+            "add",
+            "bot",
+            "--exchange",
+            "coinbase",
+            "--withdrawals",
+            "disabled",
+            "--ip",
+            "203.0.113.7",
+            "--from-stdin",
+        ],
+        &format!("organizations/o/apiKeys/k\n{pem}"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let vk = p256::ecdsa::VerifyingKey::from(&p256::ecdsa::SigningKey::from(
+        p256::SecretKey::from_sec1_pem(pem).expect("pem"),
+    ));
+    let (base, _) = server("127.0.0.1", move |r: &Req| {
+        let auth = r.header("Authorization");
+        let jwt = auth.strip_prefix("Bearer ").unwrap_or("");
+        let parts: Vec<&str> = jwt.split('.').collect();
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let ok = parts.len() == 3
+            && p256::ecdsa::Signature::from_slice(&url.decode(parts[2]).unwrap_or_default())
+                .map(|sig| {
+                    vk.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+        if ok {
+            (200, r#"{"can_view":true,"can_trade":true,"can_transfer":false,"portfolio_type":"DEFAULT"}"#.into(), Duration::ZERO)
+        } else {
+            (401, r#"{"error":"unauthorized"}"#.into(), Duration::ZERO)
+        }
+    });
+    let (code, out, err) = verify(&c, "VAULT_COINBASE_BASE_URL", &base, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ip-restriction-unknowable"), "{out}");
+    assert_eq!(recorded(&c)["can_withdraw"], false);
+    assert_eq!(
+        verify(&c, "VAULT_COINBASE_BASE_URL", &base, &["--strict"]).0,
+        5
+    );
+}
