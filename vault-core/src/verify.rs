@@ -411,6 +411,16 @@ fn field<'a>(v: &'a serde_json::Value, name: &str) -> Result<&'a serde_json::Val
         .ok_or_else(|| Failure::Malformed(format!("no `{name}` field")))
 }
 
+/// A string field of an error answer, shortened (exchange messages never hold our secrets).
+fn text(v: &serde_json::Value, name: &str) -> String {
+    v.get(name)
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .chars()
+        .take(160)
+        .collect()
+}
+
 fn short(v: &serde_json::Value) -> String {
     let s = v.to_string();
     s.chars().take(160).collect()
@@ -422,13 +432,7 @@ pub fn parse(ex: Exchange, status: u16, body: &str) -> Result<KeyFacts, Failure>
         Exchange::Binance => {
             let v = json(body)?;
             if let Some(code) = v.get("code").and_then(|c| c.as_i64()) {
-                let msg = v
-                    .get("msg")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .chars()
-                    .take(160)
-                    .collect::<String>();
+                let msg = text(&v, "msg");
                 return Err(match code {
                     -2015 => Failure::KeyOrIpRejected,
                     -1022 | -2014 | -2008 => Failure::Rejected(format!("{code} {msg}")),
@@ -480,13 +484,7 @@ pub fn parse(ex: Exchange, status: u16, body: &str) -> Result<KeyFacts, Failure>
             let v = json(body)?;
             let code = field(&v, "retCode")?.as_i64().unwrap_or(-1);
             if code != 0 {
-                let msg = v
-                    .get("retMsg")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .chars()
-                    .take(160)
-                    .collect::<String>();
+                let msg = text(&v, "retMsg");
                 return Err(match code {
                     10010 => Failure::IpNotAllowed,
                     10003 | 10004 | 33004 => Failure::Rejected(format!("{code} {msg}")),
@@ -530,13 +528,7 @@ pub fn parse(ex: Exchange, status: u16, body: &str) -> Result<KeyFacts, Failure>
             let v = json(body)?;
             let code = field(&v, "code")?.as_str().unwrap_or("").to_string();
             if code != "0" {
-                let msg = v
-                    .get("msg")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .chars()
-                    .take(160)
-                    .collect::<String>();
+                let msg = text(&v, "msg");
                 return Err(match code.as_str() {
                     "50110" => Failure::IpNotAllowed,
                     "50111" | "50113" | "50105" | "50119" => {
@@ -563,13 +555,7 @@ pub fn parse(ex: Exchange, status: u16, body: &str) -> Result<KeyFacts, Failure>
             let v = json(body)?;
             let code = field(&v, "code")?.as_str().unwrap_or("").to_string();
             if code != "200000" {
-                let msg = v
-                    .get("msg")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .chars()
-                    .take(160)
-                    .collect::<String>();
+                let msg = text(&v, "msg");
                 return Err(match code.as_str() {
                     // KuCoin's error list: 400006 "The requested ip address is not in the api whitelist".
                     "400006" => Failure::IpNotAllowed,
@@ -633,13 +619,7 @@ pub fn parse(ex: Exchange, status: u16, body: &str) -> Result<KeyFacts, Failure>
             let v = json(body)?;
             let code = field(&v, "code")?.as_str().unwrap_or("").to_string();
             if code != "00000" {
-                let msg = v
-                    .get("msg")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .chars()
-                    .take(160)
-                    .collect::<String>();
+                let msg = text(&v, "msg");
                 return Err(match code.as_str() {
                     "40038" | "40018" => Failure::IpNotAllowed,
                     "40006" | "40009" | "40012" | "40037" => {
@@ -666,13 +646,7 @@ pub fn parse(ex: Exchange, status: u16, body: &str) -> Result<KeyFacts, Failure>
         Exchange::Gate => {
             let v = json(body)?;
             if let Some(label) = v.get("label").and_then(|l| l.as_str()) {
-                let msg = v
-                    .get("message")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .chars()
-                    .take(160)
-                    .collect::<String>();
+                let msg = text(&v, "message");
                 return Err(match label {
                     "IP_FORBIDDEN" => Failure::IpNotAllowed,
                     "INVALID_KEY"
