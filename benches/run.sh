@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vault-target}"
-cargo build --release -q -p vault-cli -p vault-benches --examples
+cargo build --release -q -p vault-cli
+cargo build --release -q -p vault-benches --examples
 V="$CARGO_TARGET_DIR/release/vault"
 KDF="$CARGO_TARGET_DIR/release/examples/kdf_once"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -16,6 +17,23 @@ echo; echo "== 1. Argon2id at the default (256 MiB, t=3, p=4): vault-core vs the
 hyperfine -N --warmup 1 --runs 10 --export-json "$work/kdf.json" \
   "sh -c 'echo -n correct horse | $KDF saltsaltsaltsalt 262144 3 4'" \
   "sh -c 'echo -n correct horse | argon2 saltsaltsaltsalt -id -t 3 -k 262144 -p 4 -l 32 -r'"
+# The optimized C build (AVX2, pthreads): phc-winner-argon2 as shipped in the PyPI sdist of
+# argon2-cffi-bindings, compiled here with -O3 -march=native (opt.c).
+opt="$HOME/.cache/argon2-opt/argon2"
+if [ ! -x "$opt" ]; then
+  mkdir -p "$HOME/.cache/argon2-opt" && cd "$HOME/.cache/argon2-opt"
+  url=$(curl -s --max-time 30 https://pypi.org/simple/argon2-cffi-bindings/ | grep -o 'https://[^"#]*argon2-cffi-bindings-21.2.0.tar.gz' | head -1)
+  curl -s --max-time 120 -o src.tar.gz "$url"
+  echo "bb89ceffa6c791807d1305ceb77dbfacc5aa499891d2c55661c6459651fc39e3  src.tar.gz" | sha256sum -c --quiet
+  tar xzf src.tar.gz
+  (cd argon2-cffi-bindings-21.2.0/extras/libargon2 && gcc -O3 -march=native -pthread -Iinclude -Isrc \
+     src/argon2.c src/core.c src/blake2/blake2b.c src/thread.c src/encoding.c src/opt.c src/run.c -o "$opt")
+  cd - >/dev/null
+fi
+hyperfine -N --warmup 1 --runs 10 \
+  "sh -c 'echo -n correct horse | $KDF saltsaltsaltsalt 262144 3 4'" \
+  "sh -c 'echo -n correct horse | $opt saltsaltsaltsalt -id -t 3 -k 262144 -p 4 -l 32 -r'"
+cargo run --release -q -p vault-benches --example kdf_breakdown
 venv="$HOME/.cache/vault-bench-venv"
 [ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install -q argon2-cffi; }
 "$venv/bin/python" - <<'PY'

@@ -7,6 +7,7 @@
 //! us and zeroized after use: the crate's own `hash_password_into` frees it unwiped.
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -112,7 +113,16 @@ impl KdfParams {
             .map_err(|_| Error::KdfParams("rejected by Argon2".into()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let blocks = argon.params().block_count();
-        let mut memory: Zeroizing<Vec<Block>> = Zeroizing::new(vec![Block::new(); blocks]);
+        // Allocated and first touched by all cores at once: on a VM the page faults of a
+        // 256 MiB matrix cost more than a pass of Argon2, and `vec![..]` would take them on
+        // one thread (docs/PERFORMANCE.md).
+        let mut memory: Zeroizing<Vec<Block>> = Zeroizing::new(
+            (0..blocks)
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|_| Block::new())
+                .collect(),
+        );
         let mut out = Zeroizing::new([0u8; 32]);
         argon
             .hash_password_into_with_memory(passphrase, salt, out.as_mut(), memory.as_mut_slice())
