@@ -5,12 +5,14 @@
 //! held back, never a whole line or a timeout's worth; everything else goes out at once, and
 //! the held tail is flushed at EOF. Patterns and the held tail live in zeroizing memory.
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use zeroize::Zeroizing;
 
 /// A streaming masker for one bot's secrets.
 pub struct Masker {
     patterns: Vec<Zeroizing<Vec<u8>>>,
-    first: [bool; 256],
+    ac: Option<AhoCorasick>,
+    max_len: usize,
     replacement: Vec<u8>,
     pending: Zeroizing<Vec<u8>>,
 }
@@ -34,68 +36,77 @@ impl Masker {
                 patterns.push(raw);
             }
         }
-        let mut first = [false; 256];
-        for p in &patterns {
-            first[usize::from(p[0])] = true;
-        }
+        // The automaton keeps copies of the patterns in memory it does not wipe; the process
+        // holding it is non-dumpable, and these are the secrets the child itself holds.
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(patterns.iter().map(|p| p.as_slice()))
+            .ok()
+            .filter(|_| !patterns.is_empty());
         Masker {
+            max_len: patterns.iter().map(|p| p.len()).max().unwrap_or(0),
             patterns,
-            first,
+            ac,
             replacement: format!("<redacted:{bot}>").into_bytes(),
-            pending: Zeroizing::new(Vec::with_capacity(64 * 1024)),
+            pending: Zeroizing::new(Vec::with_capacity(256 * 1024)),
         }
     }
 
     /// Masks `data`, appending what can be released to `out`.
     pub fn feed(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if self.pending.is_empty() {
+            // Fast path: scan the caller's buffer in place; only a held tail is copied.
+            let release = self.scan(data, false, out);
+            self.pending.extend_from_slice(&data[release..]);
+            return;
+        }
         self.pending.extend_from_slice(data);
-        self.process(false, out);
+        let pending = std::mem::take(&mut self.pending);
+        let release = self.scan(&pending, false, out);
+        self.pending = pending;
+        self.pending.drain(..release);
     }
 
     /// Releases the held tail at EOF.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        self.process(true, out);
+        let pending = std::mem::take(&mut self.pending);
+        self.scan(&pending, true, out);
     }
 
-    fn process(&mut self, eof: bool, out: &mut Vec<u8>) {
-        let buf = &self.pending;
-        let mut i = 0;
+    /// The first position from which the rest of `buf` could still grow into a secret (a
+    /// proper prefix of one): everything before it can be decided now.
+    fn hold_from(&self, buf: &[u8]) -> usize {
+        let from = buf.len().saturating_sub(self.max_len.saturating_sub(1));
+        (from..buf.len())
+            .find(|&i| {
+                let rest = &buf[i..];
+                self.patterns
+                    .iter()
+                    .any(|p| p.len() > rest.len() && p.starts_with(rest))
+            })
+            .unwrap_or(buf.len())
+    }
+
+    /// Emits the decided part of `buf` (masked) into `out`; returns how much was released.
+    fn scan(&self, buf: &[u8], eof: bool, out: &mut Vec<u8>) -> usize {
+        let Some(ac) = &self.ac else {
+            out.extend_from_slice(buf);
+            return buf.len();
+        };
+        let hold = if eof { buf.len() } else { self.hold_from(buf) };
         let mut emitted = 0;
-        while i < buf.len() {
-            // Skip fast to the next byte that can start a secret.
-            match buf[i..].iter().position(|&b| self.first[usize::from(b)]) {
-                Some(off) => i += off,
-                None => {
-                    i = buf.len();
-                    break;
-                }
-            }
-            let rest = &buf[i..];
-            let mut best = 0;
-            let mut could_grow = false;
-            for p in &self.patterns {
-                if rest.len() >= p.len() {
-                    if rest.starts_with(p) {
-                        best = best.max(p.len());
-                    }
-                } else if p.starts_with(rest) {
-                    could_grow = true;
-                }
-            }
-            if could_grow && !eof {
+        for m in ac.find_iter(buf) {
+            // A match starting in the held tail may still become a longer secret: wait.
+            if m.start() >= hold {
                 break;
             }
-            if best > 0 {
-                out.extend_from_slice(&buf[emitted..i]);
-                out.extend_from_slice(&self.replacement);
-                i += best;
-                emitted = i;
-            } else {
-                i += 1;
-            }
+            out.extend_from_slice(&buf[emitted..m.start()]);
+            out.extend_from_slice(&self.replacement);
+            emitted = m.end();
         }
-        out.extend_from_slice(&buf[emitted..i]);
-        self.pending.drain(..i);
+        let release = emitted.max(hold);
+        out.extend_from_slice(&buf[emitted..release]);
+        release
     }
 }
 

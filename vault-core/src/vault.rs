@@ -403,7 +403,8 @@ impl VaultFile {
 
 fn check_rollback(opts: &OpenOptions, header: &Header, warnings: &mut Vec<String>) -> Result<()> {
     let record = GenerationRecord::new(&opts.state_dir);
-    match record.load(&header.vault_id)? {
+    let seen = record.load(&header.vault_id)?;
+    match seen {
         Some(seen) if header.generation < seen => {
             if !opts.accept_rollback {
                 return Err(Error::RolledBack {
@@ -423,6 +424,9 @@ fn check_rollback(opts: &OpenOptions, header: &Header, warnings: &mut Vec<String
         ),
     }
     // A failure to record is not fatal for reading, but say so.
+    if seen.is_some_and(|s| s >= header.generation) {
+        return Ok(());
+    }
     if let Err(e) = record.store(&header.vault_id, header.generation) {
         warnings.push(format!("could not record the vault generation: {e}"));
     }
@@ -640,6 +644,7 @@ impl Vault {
             &audit_log::log_path(&self.path),
             self.body.log_key.expose().as_bytes(),
             entry(op, bot, fp, detail),
+            false,
         )
         .map(|_| ())
     }
@@ -1070,6 +1075,7 @@ impl Vault {
                 fp,
                 Some(format!("generation {}", header.generation)),
             ),
+            true,
         )?;
         header.log_count = count;
         header.log_head = head;

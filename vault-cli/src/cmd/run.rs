@@ -300,8 +300,8 @@ fn spawn_error(prog: &OsStr, e: std::io::Error) -> CliError {
 }
 
 fn pump(mut from: impl Read, mut to: impl Write, mut masker: Option<Masker>) {
-    let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
-    let mut out = Zeroizing::new(Vec::with_capacity(80 * 1024));
+    let mut buf = Zeroizing::new(vec![0u8; 256 * 1024]);
+    let mut out = Zeroizing::new(Vec::with_capacity(320 * 1024));
     let mut broken = false;
     loop {
         let n = match from.read(&mut buf) {
@@ -326,6 +326,15 @@ fn pump(mut from: impl Read, mut to: impl Write, mut masker: Option<Masker>) {
     }
     if !broken {
         let _ = to.write_all(&out).and_then(|_| to.flush());
+    }
+}
+
+/// Our stdout or stderr as a plain file: one write(2) per chunk, instead of std's
+/// line-buffered handle, which splits every chunk at its last newline.
+fn raw_out(fd: std::os::fd::BorrowedFd<'_>) -> Box<dyn Write + Send> {
+    match fd.try_clone_to_owned() {
+        Ok(owned) => Box::new(std::fs::File::from(owned)),
+        Err(_) => Box::new(std::io::stdout()),
     }
 }
 
@@ -456,8 +465,9 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
         if let Some(master) = master_reader.take() {
             let m = Masker::new(secrets, bot);
             let tx = done_tx.clone();
+            let to = raw_out(std::io::stdout().as_fd());
             pumps.push(std::thread::spawn(move || {
-                pump(master, std::io::stdout(), Some(m));
+                pump(master, to, Some(m));
                 let _ = tx.send(());
             }));
             if stdin_tty {
@@ -472,18 +482,23 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
             }
         }
         if let Some(out) = child.stdout.take() {
+            // Bigger pipe buffers: fewer context switches between the bot and us.
+            let _ = rustix::pipe::fcntl_setpipe_size(&out, 1 << 20);
             let m = Masker::new(secrets, bot);
             let tx = done_tx.clone();
+            let to = raw_out(std::io::stdout().as_fd());
             pumps.push(std::thread::spawn(move || {
-                pump(out, std::io::stdout(), Some(m));
+                pump(out, to, Some(m));
                 let _ = tx.send(());
             }));
         }
         if let Some(err) = child.stderr.take() {
+            let _ = rustix::pipe::fcntl_setpipe_size(&err, 1 << 20);
             let m = Masker::new(secrets, bot);
             let tx = done_tx.clone();
+            let to = raw_out(std::io::stderr().as_fd());
             pumps.push(std::thread::spawn(move || {
-                pump(err, std::io::stderr(), Some(m));
+                pump(err, to, Some(m));
                 let _ = tx.send(());
             }));
         }
