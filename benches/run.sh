@@ -65,7 +65,8 @@ with open(sys.argv[1],"wb") as f:
     n=200*1024*1024//len(line)
     f.write(line*n)
 PY
-hyperfine -N --warmup 1 --runs 5 "sh -c '$V run -- cat $work/big.txt > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null'"
+hyperfine -N --warmup 1 --runs 5 "sh -c '$V run -- cat $work/big.txt > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null'" \
+  "sh -c 'cat $work/big.txt | cat > /dev/null'"
 
 echo; echo "== 4. RSS of the supervising vault process after unlock"
 "$V" run -- sleep 2 & pid=$!; sleep 1
