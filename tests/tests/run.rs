@@ -481,23 +481,52 @@ fn same_user_processes_can_read_the_bots_environ_but_not_vaults() {
 fn the_example_rust_bot_signs_with_the_key_vault_run_gives_it() {
     use hmac::Mac;
     let exe = std::env::current_exe().expect("exe");
-    let bot = exe.parent().and_then(|p| p.parent()).expect("target").join("examples").join("binance_bot");
+    let bot = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target")
+        .join("examples")
+        .join("binance_bot");
     if !bot.exists() {
         let st = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "vault-core", "--example", "binance_bot", "--target-dir"])
-            .arg(exe.parent().and_then(|p| p.parent()).and_then(|p| p.parent()).expect("target root"))
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "vault-core",
+                "--example",
+                "binance_bot",
+                "--target-dir",
+            ])
+            .arg(
+                exe.parent()
+                    .and_then(|p| p.parent())
+                    .and_then(|p| p.parent())
+                    .expect("target root"),
+            )
             .status()
             .expect("cargo");
         assert!(st.success());
     }
     let c = setup();
     let mut cmd = c.cmd();
-    cmd.env("BINANCE_BOT_TIMESTAMP", "1499827319559").args(["run", "--bot", "alpha", "--"]).arg(&bot);
+    cmd.env("BINANCE_BOT_TIMESTAMP", "1499827319559")
+        .args(["run", "--bot", "alpha", "--"])
+        .arg(&bot);
     let (code, out, err) = c.run_with(cmd, "");
     assert_eq!(code, 0, "{err}");
-    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("hmac");
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("hmac");
     mac.update(b"timestamp=1499827319559&recvWindow=5000");
-    let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let want: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert!(out.contains(&format!("&signature={want}")), "{out}");
-    assert!(out.contains("bot: alpha") && out.contains("X-MBX-APIKEY: RUNK…0001"), "{out}");
+    assert!(
+        out.contains("bot: alpha") && out.contains("X-MBX-APIKEY: RUNK…0001"),
+        "{out}"
+    );
 }
