@@ -15,6 +15,15 @@ pub struct Value {
     pub string: Option<String>,
 }
 
+impl Drop for Value {
+    fn drop(&mut self) {
+        // Values parsed from a config are often secrets (that is why `import` reads them).
+        if let Some(s) = &mut self.string {
+            zeroize::Zeroize::zeroize(s);
+        }
+    }
+}
+
 /// Deepest nesting accepted.
 pub const MAX_DEPTH: usize = 128;
 
