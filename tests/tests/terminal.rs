@@ -131,3 +131,89 @@ fn ctrl_c_at_the_terminal_reaches_the_child_once() {
             .status();
     }
 }
+
+fn send(tmux: &std::path::Path, sock: &str, text: &str) {
+    Command::new(tmux)
+        .args(["-S", sock, "send-keys", "-t", "t", "-l", text])
+        .status()
+        .expect("keys");
+    Command::new(tmux)
+        .args(["-S", sock, "send-keys", "-t", "t", "Enter"])
+        .status()
+        .expect("keys");
+}
+
+/// Secrets typed at a terminal: init asks for the passphrase twice, add asks for exactly what
+/// the exchange needs, and nothing typed is echoed.
+#[test]
+fn hidden_prompts_ask_for_what_is_needed_and_echo_nothing() {
+    let Some(tmux) = require_program(
+        "tmux",
+        "hidden_prompts_ask_for_what_is_needed_and_echo_nothing",
+    ) else {
+        return;
+    };
+    let c = Cli::empty();
+    let sock = c.sb.path().join("tmux.sock").display().to_string();
+    let env = format!(
+        "VAULT_PATH='{}' XDG_STATE_HOME='{}'",
+        c.vault().display(),
+        c.sb.path().join("state").display()
+    );
+    let bin = vault_bin().display().to_string();
+    let cmdline = format!(
+        "{env} '{bin}' init --kdf-memory 64 --kdf-parallelism 1 && {env} '{bin}' add okxbot --exchange okx; echo DONE=$?; sleep 30"
+    );
+    let st = Command::new(&tmux)
+        .args([
+            "-S",
+            &sock,
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "150",
+            "-y",
+            "40",
+            "sh",
+            "-c",
+            &cmdline,
+        ])
+        .status()
+        .expect("tmux");
+    assert!(st.success());
+    let steps = [
+        ("New passphrase:", PASSPHRASE),
+        ("Repeat the passphrase:", PASSPHRASE),
+        ("Vault passphrase:", PASSPHRASE),
+        ("API key:", "PROMPTKEY000000000001"),
+        ("API secret:", "PROMPTSECRET00000000001"),
+        ("API passphrase:", "PROMPTPASS0001"),
+    ];
+    for (prompt, answer) in steps {
+        let screen = wait_for(&tmux, &sock, prompt);
+        assert!(screen.contains(prompt), "waiting for {prompt:?}: {screen}");
+        send(&tmux, &sock, answer);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let screen = wait_for(&tmux, &sock, "DONE=");
+    let _ = Command::new(&tmux)
+        .args(["-S", &sock, "kill-server"])
+        .status();
+    assert!(
+        screen.contains("DONE=0") && screen.contains("added okxbot"),
+        "{screen}"
+    );
+    for typed in [
+        PASSPHRASE,
+        "PROMPTKEY000000000001",
+        "PROMPTSECRET",
+        "PROMPTPASS",
+    ] {
+        assert!(!screen.contains(typed), "typed input was echoed: {screen}");
+    }
+    let (_, out, _) = c.run(&["show", "okxbot", "--json", "--reveal"], "");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(j["secrets"]["passphrase"], "PROMPTPASS0001");
+}
