@@ -284,13 +284,20 @@ env -u VAULT_PASSPHRASE_FILE "$V" --unlock keyring show alpha >/dev/null && echo
 #[test]
 fn a_missing_keyring_entry_is_reported_and_auto_goes_on_to_the_passphrase() {
     let c = Cli::new();
-    let script = r#"set -e
+    let (_, out, _) = c.run(&["doctor", "--json"], "");
+    let id = serde_json::from_str::<serde_json::Value>(&out).expect("json")["vault_id"]
+        .as_str()
+        .expect("vault id")
+        .to_string();
+    // Only this vault's entry is removed: the user's other keys are left alone.
+    let script = format!(
+        r#"set -e
 "$V" keyring enable --store keyutils
-keyctl purge user "vault:$(\"$V\" doctor --json | sed -n 's/.*\"vault_id\": \"\([0-9a-f]*\)\".*/\1/p'):kek" >/dev/null || true
-keyctl clear @u
+keyctl unlink "$(keyctl search @u user "vault:{id}:kek")" @u
 "$V" -v list
-"#;
-    let Some((code, out)) = in_keyctl_session(&c, script) else {
+"#
+    );
+    let Some((code, out)) = in_keyctl_session(&c, &script) else {
         return;
     };
     assert_eq!(code, 0, "{out}");
