@@ -716,3 +716,25 @@ fn no_flag_takes_a_secret_value() {
         );
     }
 }
+
+#[test]
+fn init_keyring_without_a_secret_service_refuses_before_creating_anything() {
+    let c = Cli::empty();
+    let mut cmd = c.cmd();
+    cmd.env_remove("DBUS_SESSION_BUS_ADDRESS").args([
+        "init",
+        "--kdf-memory",
+        "64",
+        "--kdf-parallelism",
+        "1",
+        "--keyring",
+    ]);
+    let (code, _, err) = c.run_with(cmd, "");
+    if std::path::Path::new(&format!("/run/user/{}/bus", vault_core::store::euid())).exists() {
+        eprintln!("SKIP init_keyring_without_a_secret_service_refuses_before_creating_anything: a user bus exists here");
+        return;
+    }
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--store keyutils"), "{err}");
+    assert!(!c.vault().exists(), "nothing may be written");
+}

@@ -24,6 +24,10 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> CliResult<i32> {
             ctx.vault_path.display()
         )));
     }
+    if a.keyring {
+        // Decide the store before anything is created: a refusal must leave no vault behind.
+        crate::cmd::keyring::store_byte(None)?;
+    }
     let pass = input::new_passphrase(ctx.g.passphrase_file.as_deref())?;
     let start = Instant::now();
     let v = Vault::create(&ctx.vault_path, &pass, params, ctx.opts())?;

@@ -9,12 +9,15 @@ use crate::error::{CliError, CliResult};
 use crate::keyring::{self, STORE_KEYUTILS, STORE_SECRET_SERVICE};
 use crate::output;
 
-fn store_byte(s: Option<StoreArg>) -> CliResult<u8> {
+pub fn store_byte(s: Option<StoreArg>) -> CliResult<u8> {
     match s {
         Some(StoreArg::Keyutils) => Ok(STORE_KEYUTILS),
         Some(StoreArg::SecretService) => Ok(STORE_SECRET_SERVICE),
         None => {
-            if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+            let user_bus = format!("/run/user/{}/bus", vault_core::store::euid());
+            if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+                || std::path::Path::new(&user_bus).exists()
+            {
                 Ok(STORE_SECRET_SERVICE)
             } else {
                 Err(CliError::usage(
