@@ -733,6 +733,25 @@ fn a_writer_killed_at_any_moment_leaves_the_old_or_the_new_vault() {
         last_gen = v.header().generation;
     }
     assert!(last_gen > 2, "the writer never got to write: {last_gen}");
+    // The next write clears what the killed writers left behind.
+    let mut v = Vault::open(&sb.vault(), Unlock::Identity(&pass(&id)), sb.opts()).expect("open");
+    v.set(
+        "a",
+        vault_core::SetBot {
+            note: Some(Some("after the kills".into())),
+            ..Default::default()
+        },
+    )
+    .expect("write");
+    let leftovers: Vec<_> = std::fs::read_dir(sb.vault().parent().expect("dir"))
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "stale temporaries remain: {leftovers:?}"
+    );
 }
 
 #[test]

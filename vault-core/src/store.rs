@@ -158,12 +158,37 @@ pub fn check_directory(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
+/// The prefix of the temporary files made while replacing `path`.
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.tmp-")
+}
+
+/// Removes temporary files a killed writer of `path` left behind. Only call this while holding
+/// `path`'s writer lock: then no live writer of `path` has one in flight.
+pub fn remove_stale_temps(path: &Path) {
+    let prefix = temp_prefix(path);
+    let dir = parent_of(path);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if name.to_string_lossy().starts_with(&prefix) && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn write_temp(path: &Path, dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
     for _ in 0..16 {
         let mut rnd = [0u8; 8];
         getrandom::getrandom(&mut rnd)
             .map_err(|_| Error::io("no randomness", std::io::Error::other("getrandom")))?;
-        let tmp = dir.join(format!(".vault-tmp-{}", hex::encode(rnd)));
+        let tmp = dir.join(format!("{}{}", temp_prefix(path), hex::encode(rnd)));
         let mut f = match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -206,7 +231,7 @@ pub fn atomic_write(
     verify: impl FnOnce(&[u8]) -> Result<()>,
 ) -> Result<()> {
     let dir = parent_of(path);
-    let tmp = write_temp(&dir, bytes)?;
+    let tmp = write_temp(path, &dir, bytes)?;
     let result = (|| {
         let back = std::fs::read(&tmp)
             .map_err(|e| Error::io(format!("cannot read back {}", tmp.display()), e))?;

@@ -1079,6 +1079,8 @@ impl Vault {
         )?;
         header.log_count = count;
         header.log_head = head;
+        // We hold the writer lock: temporaries left by a killed writer can go.
+        store::remove_stale_temps(&self.path);
         let plaintext = body_plaintext(&body)?;
         let age_body = encrypt_body(&self.keys, &plaintext)?;
         drop(plaintext);
