@@ -810,3 +810,104 @@ fn secrets_never_appear_in_debug_output() {
     );
     assert!(!shown.contains("CANARY"), "{shown}");
 }
+
+/// Threat 3 (c), ALICE-lite: the syscalls of a real write come in the order the recipe needs:
+/// log entry synced, temp file created exclusively and fsynced, read back, renamed over the
+/// vault, then the directory fsynced, and only then the rollback record.
+#[test]
+fn a_write_syncs_the_temp_file_before_the_rename_and_the_directory_after() {
+    let Some(strace) = require_program(
+        "strace",
+        "a_write_syncs_the_temp_file_before_the_rename_and_the_directory_after",
+    ) else {
+        return;
+    };
+    let c = Cli::new();
+    c.add("alpha", "STRACEKEY0000000001", "STRACESECRET000001");
+    let mut cmd = Command::new(strace);
+    cmd.args([
+        "-f",
+        "-e",
+        "trace=openat,fsync,fdatasync,rename,renameat,renameat2,link,linkat",
+    ])
+    .arg(vault_bin())
+    .args(["set", "alpha", "--note", "traced"])
+    .env("VAULT_PATH", c.vault())
+    .env("XDG_STATE_HOME", c.sb.path().join("state"))
+    .env("VAULT_PASSPHRASE_FILE", c.pass_file());
+    let out = cmd.output().expect("strace");
+    assert!(out.status.success());
+    let trace = String::from_utf8_lossy(&out.stderr);
+    // `strace -f` prefixes other threads' lines with "[pid N] ".
+    let lines: Vec<&str> = trace
+        .lines()
+        .map(|l| {
+            if l.starts_with("[pid ") {
+                l.split_once("] ").map_or(l, |(_, r)| r)
+            } else {
+                l
+            }
+        })
+        .collect();
+    let pos = |pred: &dyn Fn(&str) -> bool, after: usize| {
+        lines
+            .iter()
+            .enumerate()
+            .skip(after)
+            .find(|(_, l)| pred(l))
+            .map(|(i, _)| i)
+    };
+    let log_sync = pos(&|l| l.starts_with("fdatasync("), 0).expect("the log entry is synced");
+    let tmp_open = pos(
+        &|l| l.contains(".vault.age.tmp-") && l.contains("O_CREAT|O_EXCL"),
+        0,
+    )
+    .expect("exclusive temp");
+    let fd = lines[tmp_open]
+        .rsplit("= ")
+        .next()
+        .expect("fd")
+        .trim()
+        .to_string();
+    let tmp_sync = pos(&|l| l.starts_with(&format!("fsync({fd})")), tmp_open).expect("temp fsync");
+    let read_back = pos(
+        &|l| l.contains(".vault.age.tmp-") && l.contains("O_RDONLY"),
+        tmp_sync,
+    )
+    .expect("read back");
+    let rename = pos(
+        &|l| l.starts_with("rename") && l.contains("/vault.age\""),
+        read_back,
+    )
+    .expect("rename");
+    let dir_open = pos(
+        &|l| {
+            l.contains("O_DIRECTORY")
+                || (l.starts_with("openat") && l.contains("/vault\", O_RDONLY"))
+        },
+        rename,
+    )
+    .expect("dir open");
+    let dir_fd = lines[dir_open]
+        .rsplit("= ")
+        .next()
+        .expect("fd")
+        .trim()
+        .to_string();
+    let dir_sync =
+        pos(&|l| l.starts_with(&format!("fsync({dir_fd})")), dir_open).expect("dir fsync");
+    let record = pos(
+        &|l| l.contains("/generations/") && l.contains("O_CREAT|O_EXCL"),
+        dir_sync,
+    )
+    .expect("record after");
+    assert!(
+        log_sync < tmp_open
+            && tmp_open < tmp_sync
+            && tmp_sync < read_back
+            && read_back < rename
+            && rename < dir_sync
+            && dir_sync < record,
+        "{trace}"
+    );
+}
