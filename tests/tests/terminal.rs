@@ -79,8 +79,13 @@ fn ctrl_c_at_the_terminal_reaches_the_child_once() {
         return;
     };
     let c = setup();
-    let sock = c.sb.path().join("tmux.sock").display().to_string();
-    for extra in ["", "--no-mask --ttl 1h"] {
+    for (round, extra) in ["", "--no-mask --ttl 1h"].into_iter().enumerate() {
+        // A socket per round: a server being killed must not be mistaken for the next one.
+        let sock =
+            c.sb.path()
+                .join(format!("tmux-{round}.sock"))
+                .display()
+                .to_string();
         let child = "n=0; trap 'n=\\$((n+1)); echo GOT-INT-\\$n' INT; trap 'exit 7' QUIT; echo READY; while :; do sleep 0.1; done";
         let cmdline = format!(
             "{} '{}' run {extra} --bot alpha -- sh -c \"{child}\"; echo EXIT=$?; sleep 30",
