@@ -114,11 +114,43 @@ impl Slot {
         v
     }
 
-    fn ciphertext(&self) -> &[u8] {
+    /// The wrapped identity (with tag).
+    pub fn ciphertext(&self) -> &[u8] {
         match self {
             Slot::Passphrase(p) => &p.ciphertext,
             Slot::Keyring(k) => &k.ciphertext,
         }
+    }
+
+    /// The AEAD nonce.
+    pub fn nonce(&self) -> &[u8; NONCE_LEN] {
+        match self {
+            Slot::Passphrase(p) => &p.nonce,
+            Slot::Keyring(k) => &k.nonce,
+        }
+    }
+}
+
+impl Header {
+    /// The passphrase slot, if any.
+    pub fn passphrase_slot(&self) -> Option<&PassphraseSlot> {
+        self.slots.iter().find_map(|s| match s {
+            Slot::Passphrase(p) => Some(p),
+            Slot::Keyring(_) => None,
+        })
+    }
+
+    /// The keyring slot, if any.
+    pub fn keyring_slot(&self) -> Option<&KeyringSlot> {
+        self.slots.iter().find_map(|s| match s {
+            Slot::Keyring(k) => Some(k),
+            Slot::Passphrase(_) => None,
+        })
+    }
+
+    /// The slot of one type byte.
+    pub fn slot(&self, type_byte: u8) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.type_byte() == type_byte)
     }
 }
 
@@ -240,6 +272,17 @@ impl<'a> Reader<'a> {
 /// Checks the magic and the unkeyed checksum, then parses the structure. No key is needed and
 /// nothing expensive happens here.
 pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
+    parse_inner(bytes, true)
+}
+
+/// As [`parse`], without hashing the file again: only for bytes that already passed [`parse`]
+/// and have not changed since (a [`crate::VaultFile`] keeps its bytes), so a large vault is
+/// not checksummed twice on every open.
+pub fn reparse(bytes: &[u8]) -> Result<Parsed<'_>> {
+    parse_inner(bytes, false)
+}
+
+fn parse_inner(bytes: &[u8], checksum: bool) -> Result<Parsed<'_>> {
     if bytes.len() < MAGIC.len() {
         return if MAGIC.starts_with(bytes) {
             Err(Error::Corrupted("truncated"))
@@ -254,9 +297,8 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         return Err(Error::Corrupted("truncated"));
     }
     let (content, sum) = bytes.split_at(bytes.len() - TAG_LEN);
-    let computed = Sha256::digest(content);
     // An unkeyed checksum: nothing secret depends on it, so a plain comparison is fine.
-    if computed.as_slice() != sum {
+    if checksum && Sha256::digest(content).as_slice() != sum {
         return Err(Error::Corrupted("checksum mismatch"));
     }
     let version = bytes[8];

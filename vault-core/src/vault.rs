@@ -312,68 +312,50 @@ impl VaultFile {
 
     /// The passphrase slot's KDF parameters, if there is one.
     pub fn kdf_params(&self) -> Option<KdfParams> {
-        self.header.slots.iter().find_map(|s| match s {
-            Slot::Passphrase(p) => Some(p.params),
-            _ => None,
-        })
+        self.header.passphrase_slot().map(|p| p.params)
     }
 
     /// The keyring slot's store byte, if there is one.
     pub fn keyring_store(&self) -> Option<u8> {
-        self.header.slots.iter().find_map(|s| match s {
-            Slot::Keyring(k) => Some(k.store),
-            _ => None,
-        })
+        self.header.keyring_slot().map(|k| k.store)
     }
 
     /// Unlocks with one method.
     pub fn unlock(self, how: Unlock<'_>) -> Result<Vault> {
         let vault_id = self.header.vault_id;
+        // Unwraps the identity from one slot with its key-encryption key.
+        let open_slot = |ty: u8, kek: &[u8; 32], wrong: fn() -> Error| -> Result<Keys> {
+            let slot = self.header.slot(ty).ok_or_else(wrong)?;
+            let id = unwrap(
+                kek,
+                slot.nonce(),
+                &format::slot_aad(&vault_id, slot),
+                slot.ciphertext(),
+            )
+            .ok_or_else(wrong)?;
+            Keys::from_str(&id).map_err(|_| wrong())
+        };
         let (keys, by) = match how {
             Unlock::Passphrase(pass) => {
-                let slot = self
+                let p = self
                     .header
-                    .slots
-                    .iter()
-                    .find(|s| matches!(s, Slot::Passphrase(_)))
+                    .passphrase_slot()
                     .ok_or(Error::NoSlot("passphrase"))?;
-                let Slot::Passphrase(p) = slot else {
-                    return Err(Error::NoSlot("passphrase"));
-                };
                 // Bounded before any allocation (a hostile slot cannot ask for 64 GiB).
                 p.params.check_ceiling()?;
                 let kek = p.params.derive(pass.expose_secret().as_bytes(), &p.salt)?;
-                let id = unwrap(
-                    &kek,
-                    &p.nonce,
-                    &format::slot_aad(&vault_id, slot),
-                    &p.ciphertext,
-                )
-                .ok_or(Error::WrongPassphraseOrTamperedSlot)?;
+                let wrong = || Error::WrongPassphraseOrTamperedSlot;
                 (
-                    Keys::from_str(&id).map_err(|_| Error::WrongPassphraseOrTamperedSlot)?,
+                    open_slot(format::SLOT_PASSPHRASE, &kek, wrong)?,
                     UnlockedBy::Passphrase,
                 )
             }
             Unlock::KeyringKey(key) => {
-                let slot = self
-                    .header
-                    .slots
-                    .iter()
-                    .find(|s| matches!(s, Slot::Keyring(_)))
-                    .ok_or(Error::NoSlot("keyring"))?;
-                let Slot::Keyring(k) = slot else {
+                if self.header.keyring_slot().is_none() {
                     return Err(Error::NoSlot("keyring"));
-                };
-                let id = unwrap(
-                    key,
-                    &k.nonce,
-                    &format::slot_aad(&vault_id, slot),
-                    &k.ciphertext,
-                )
-                .ok_or(Error::WrongKeyringKey)?;
+                }
                 (
-                    Keys::from_str(&id).map_err(|_| Error::WrongKeyringKey)?,
+                    open_slot(format::SLOT_KEYRING, key, || Error::WrongKeyringKey)?,
                     UnlockedBy::Keyring,
                 )
             }
@@ -385,7 +367,7 @@ impl VaultFile {
                 (keys, UnlockedBy::Identity)
             }
         };
-        let parsed = format::parse(&self.bytes)?;
+        let parsed = format::reparse(&self.bytes)?;
         let body = open_with(&keys, &parsed)?;
         let mut warnings = Vec::new();
         check_rollback(&self.opts, &self.header, &mut warnings)?;
@@ -550,13 +532,7 @@ impl Vault {
             warnings: vec![],
         };
         let _lock = store::lock(path, v.opts.lock_timeout)?;
-        let (header, body) = (
-            v.header.clone(),
-            std::mem::replace(&mut v.body, empty_body()),
-        );
-        let (header, body) = v.write(header, body, "init", None, None, true)?;
-        v.header = header;
-        v.body = body;
+        v.header = v.write(v.header.clone(), &v.body, "init", None, None, true)?;
         Ok(v)
     }
 
@@ -968,10 +944,7 @@ impl Vault {
             params,
             &new_keys.identity_str,
         )?];
-        let had_keyring = self.header.slots.iter().find_map(|s| match s {
-            Slot::Keyring(k) => Some(k.store),
-            _ => None,
-        });
+        let had_keyring = self.header.keyring_slot().map(|k| k.store);
         let mut dropped = false;
         if let Some(store) = had_keyring {
             match keyring_key {
@@ -984,10 +957,10 @@ impl Vault {
         header.slots = slots;
         header.recipient = new_keys.recipient();
         let old = std::mem::replace(&mut self.keys, new_keys);
-        match self.write(header, body, "rekey", None, None, false) {
-            Ok((h, b)) => {
+        match self.write(header, &body, "rekey", None, None, false) {
+            Ok(h) => {
                 self.header = h;
-                self.body = b;
+                self.body = body;
                 Ok(dropped)
             }
             Err(e) => {
@@ -1029,9 +1002,8 @@ impl Vault {
         let _lock = store::lock(&self.path, self.opts.lock_timeout)?;
         let (header, mut body) = self.reread()?;
         let r = f(&mut body)?;
-        let (h, b) = self.write(header, body, op, bot, fp, false)?;
-        self.header = h;
-        self.body = b;
+        self.header = self.write(header, &body, op, bot, fp, false)?;
+        self.body = body;
         Ok(r)
     }
 
@@ -1039,22 +1011,22 @@ impl Vault {
         let _lock = store::lock(&self.path, self.opts.lock_timeout)?;
         let (mut header, body) = self.reread()?;
         f(&mut header)?;
-        let (h, b) = self.write(header, body, op, None, None, false)?;
-        self.header = h;
-        self.body = b;
+        self.header = self.write(header, &body, op, None, None, false)?;
+        self.body = body;
         Ok(())
     }
 
-    /// Writes (caller holds the lock): log entry first, then the vault anchoring it.
+    /// Writes (caller holds the lock): log entry first, then the vault anchoring it. Returns
+    /// the header as written; the caller adopts it and `body` only if this succeeds.
     fn write(
         &self,
         mut header: Header,
-        body: Body,
+        body: &Body,
         op: &str,
         bot: Option<&str>,
         fp: Option<String>,
         create: bool,
-    ) -> Result<(Header, Body)> {
+    ) -> Result<Header> {
         header.generation = header
             .generation
             .checked_add(1)
@@ -1081,7 +1053,7 @@ impl Vault {
         header.log_head = head;
         // We hold the writer lock: temporaries left by a killed writer can go.
         store::remove_stale_temps(&self.path);
-        let plaintext = body_plaintext(&body)?;
+        let plaintext = body_plaintext(body)?;
         let age_body = encrypt_body(&self.keys, &plaintext)?;
         drop(plaintext);
         let header_bytes = format::encode_header(&header);
@@ -1096,18 +1068,7 @@ impl Vault {
             open_with(&self.keys, &parsed).map(|_| ())
         })?;
         GenerationRecord::new(&self.opts.state_dir).store(&header.vault_id, header.generation)?;
-        Ok((header, body))
-    }
-}
-
-fn empty_body() -> Body {
-    Body {
-        format: BODY_FORMAT,
-        fingerprint_key: SecretValue::new(String::new()),
-        log_key: SecretValue::new(String::new()),
-        bots: BTreeMap::new(),
-        retired_fingerprints: vec![],
-        exported_files: vec![],
+        Ok(header)
     }
 }
 
