@@ -66,18 +66,13 @@ impl Ctx {
         let method = self.g.unlock;
         let auto = method == UnlockMethod::Auto;
         let mut tried: Vec<String> = Vec::new();
-        let mut file = Some(file);
 
-        // Each attempt consumes the checked file; re-read it for the next attempt (cheap).
-        let mut attempt = |how: Unlock<'_>,
-                           name: &str,
-                           tried: &mut Vec<String>|
+        // Every attempt uses the one checked file: no method re-reads or re-hashes it.
+        let attempt = |how: Unlock<'_>,
+                       name: &str,
+                       tried: &mut Vec<String>|
          -> CliResult<Option<Vault>> {
-            let f = match file.take() {
-                Some(f) => f,
-                None => self.read_file()?,
-            };
-            match f.unlock(how) {
+            match file.unlock(how) {
                 Ok(v) => {
                     if self.g.verbose {
                         output::note(&format!("unlocked with the {name}"));

@@ -9,6 +9,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use zeroize::Zeroizing;
 
 /// A streaming masker for one bot's secrets.
+#[derive(Clone)]
 pub struct Masker {
     patterns: Vec<Zeroizing<Vec<u8>>>,
     ac: Option<AhoCorasick>,

@@ -321,7 +321,7 @@ impl VaultFile {
     }
 
     /// Unlocks with one method.
-    pub fn unlock(self, how: Unlock<'_>) -> Result<Vault> {
+    pub fn unlock(&self, how: Unlock<'_>) -> Result<Vault> {
         let vault_id = self.header.vault_id;
         // Unwraps the identity from one slot with its key-encryption key.
         let open_slot = |ty: u8, kek: &[u8; 32], wrong: fn() -> Error| -> Result<Keys> {
@@ -372,10 +372,10 @@ impl VaultFile {
         let mut warnings = Vec::new();
         check_rollback(&self.opts, &self.header, &mut warnings)?;
         Ok(Vault {
-            path: self.path,
-            opts: self.opts,
+            path: self.path.clone(),
+            opts: self.opts.clone(),
             keys,
-            header: self.header,
+            header: self.header.clone(),
             body,
             unlocked_by: by,
             warnings,
@@ -556,6 +556,14 @@ impl Vault {
     /// The header as last read or written.
     pub fn header(&self) -> &Header {
         &self.header
+    }
+    /// The passphrase slot's KDF parameters, if there is one.
+    pub fn kdf_params(&self) -> Option<KdfParams> {
+        self.header.passphrase_slot().map(|p| p.params)
+    }
+    /// The keyring slot's store byte, if there is one.
+    pub fn keyring_store(&self) -> Option<u8> {
+        self.header.keyring_slot().map(|k| k.store)
     }
     /// The vault id, hex.
     pub fn vault_id_hex(&self) -> String {

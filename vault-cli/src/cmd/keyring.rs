@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, c: KeyringCmd) -> CliResult<i32> {
         }
         KeyringCmd::Disable => {
             let mut v = ctx.open()?;
-            let store = ctx.read_file()?.keyring_store();
+            let store = v.keyring_store();
             let Some(store) = store else {
                 output::out("the keyring slot is not enabled");
                 return Ok(0);

@@ -45,6 +45,13 @@ pub fn profile(p: ProfileArg) -> EnvProfile {
     }
 }
 
+/// KDF parameters for a re-wrapped passphrase slot: the vault's own, unless below the floor.
+pub fn rewrap_params(v: &vault_core::Vault) -> vault_core::KdfParams {
+    v.kdf_params()
+        .filter(|p| p.check_floor().is_ok())
+        .unwrap_or(vault_core::kdf::DEFAULT)
+}
+
 /// Parses `30s`, `15m`, `8h`, `2d` into seconds.
 pub fn parse_duration(s: &str) -> Option<u64> {
     let s = s.trim();

@@ -8,15 +8,11 @@ use crate::{input, keyring, output};
 
 pub fn run(ctx: &Ctx, new_file: Option<&Path>) -> CliResult<i32> {
     let mut v = ctx.open()?;
-    let file = ctx.read_file()?;
-    let params = file
-        .kdf_params()
-        .filter(|p| p.check_floor().is_ok())
-        .unwrap_or(vault_core::kdf::DEFAULT);
+    let params = super::rewrap_params(&v);
     let new = input::new_passphrase(new_file)?;
     // Re-wrap the keyring slot with a fresh key if its store is reachable.
     let vault_id = v.vault_id_hex();
-    let store = file.keyring_store();
+    let store = v.keyring_store();
     let new_kr = match store {
         Some(_) => Some(keyring::random_key().map_err(crate::error::CliError::other)?),
         None => None,

@@ -299,7 +299,7 @@ fn spawn_error(prog: &OsStr, e: std::io::Error) -> CliError {
     }
 }
 
-fn pump(mut from: impl Read, mut to: impl Write, mut masker: Option<Masker>) {
+fn pump(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
     let mut buf = Zeroizing::new(vec![0u8; 256 * 1024]);
     let mut out = Zeroizing::new(Vec::with_capacity(320 * 1024));
     let mut broken = false;
@@ -311,19 +311,14 @@ fn pump(mut from: impl Read, mut to: impl Write, mut masker: Option<Masker>) {
             Err(_) => break,
         };
         out.clear();
-        match masker.as_mut() {
-            Some(m) => m.feed(&buf[..n], &mut out),
-            None => out.extend_from_slice(&buf[..n]),
-        }
+        masker.feed(&buf[..n], &mut out);
         if !broken && to.write_all(&out).and_then(|_| to.flush()).is_err() {
             // Our reader went away: keep draining so the child is not blocked.
             broken = true;
         }
     }
     out.clear();
-    if let Some(m) = masker.as_mut() {
-        m.finish(&mut out);
-    }
+    masker.finish(&mut out);
     if !broken {
         let _ = to.write_all(&out).and_then(|_| to.flush());
     }
@@ -458,18 +453,22 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
         sys::set_foreground(stdin.as_fd(), pid);
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::CONT);
     }
-    let mut pumps = Vec::new();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let mut child = child;
+    let mut pumps = 0;
     if let Some((secrets, bot)) = mask {
-        if let Some(master) = master_reader.take() {
-            let m = Masker::new(secrets, bot);
-            let tx = done_tx.clone();
-            let to = raw_out(std::io::stdout().as_fd());
-            pumps.push(std::thread::spawn(move || {
-                pump(master, to, Some(m));
+        // One masker, built once; each stream gets its own copy (its own held tail).
+        let masker = Masker::new(secrets, bot);
+        let mut start_pump = |from: Box<dyn Read + Send>, to: Box<dyn Write + Send>| {
+            let (m, tx) = (masker.clone(), done_tx.clone());
+            std::thread::spawn(move || {
+                pump(from, to, m);
                 let _ = tx.send(());
-            }));
+            });
+            pumps += 1;
+        };
+        if let Some(master) = master_reader.take() {
+            start_pump(Box::new(master), raw_out(std::io::stdout().as_fd()));
             if stdin_tty {
                 if let Some((master, _)) = &pty {
                     let mut to_child = master
@@ -481,26 +480,14 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
                 }
             }
         }
+        // Bigger pipe buffers: fewer context switches between the bot and us.
         if let Some(out) = child.stdout.take() {
-            // Bigger pipe buffers: fewer context switches between the bot and us.
             let _ = rustix::pipe::fcntl_setpipe_size(&out, 1 << 20);
-            let m = Masker::new(secrets, bot);
-            let tx = done_tx.clone();
-            let to = raw_out(std::io::stdout().as_fd());
-            pumps.push(std::thread::spawn(move || {
-                pump(out, to, Some(m));
-                let _ = tx.send(());
-            }));
+            start_pump(Box::new(out), raw_out(std::io::stdout().as_fd()));
         }
         if let Some(err) = child.stderr.take() {
             let _ = rustix::pipe::fcntl_setpipe_size(&err, 1 << 20);
-            let m = Masker::new(secrets, bot);
-            let tx = done_tx.clone();
-            let to = raw_out(std::io::stderr().as_fd());
-            pumps.push(std::thread::spawn(move || {
-                pump(err, to, Some(m));
-                let _ = tx.send(());
-            }));
+            start_pump(Box::new(err), raw_out(std::io::stderr().as_fd()));
         }
     }
     drop(done_tx);
@@ -551,7 +538,7 @@ fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) 
         sys::set_foreground(stdin.as_fd(), pg);
     }
     // Let the pumps flush; a grandchild holding the pipes open does not keep us waiting long.
-    for _ in 0..pumps.len() {
+    for _ in 0..pumps {
         if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {
             break;
         }
