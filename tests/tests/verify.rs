@@ -406,3 +406,19 @@ fn coinbase_is_asked_with_an_es256_jwt_that_verifies() {
         5
     );
 }
+
+#[test]
+fn an_exchange_error_that_echoes_the_key_is_masked() {
+    let c = cli_with("binance", false);
+    let (base, _) = server("127.0.0.1", |_: &Req| {
+        (
+            400,
+            format!(r#"{{"code":-2014,"msg":"API-key format invalid: {KEY}"}}"#),
+            Duration::ZERO,
+        )
+    });
+    let (code, out, err) = verify(&c, "VAULT_BINANCE_BASE_URL", &base, &[]);
+    assert_eq!(code, 5, "{err}");
+    assert!(!out.contains(KEY) && !err.contains(KEY), "{out}{err}");
+    assert!(err.contains("<redacted:bot>"), "{err}");
+}

@@ -68,6 +68,15 @@ impl Masker {
         self.pending.drain(..release);
     }
 
+    /// Masks a whole, finished text (an error message from elsewhere) in one go.
+    pub fn mask_str(&self, text: &str) -> String {
+        let mut m = self.clone();
+        let mut out = Vec::with_capacity(text.len());
+        m.feed(text.as_bytes(), &mut out);
+        m.finish(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     /// Releases the held tail at EOF.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         let pending = std::mem::take(&mut self.pending);

@@ -149,6 +149,13 @@ pub fn run(
         };
         let req = v::sign(ex, &creds, now_ms()).map_err(CliError::other)?;
         let fingerprint = b.fingerprint.clone();
+        // The exchange's own words end up in our messages: never let them carry a secret back.
+        let secrets: Vec<&str> = b
+            .secret_values()
+            .into_iter()
+            .map(|(_, s)| s.expose())
+            .collect();
+        let scrub = vault_core::mask::Masker::new(&secrets, &name);
         let (status, body) = send(&base, &req).map_err(|why| {
             CliError::other(format!(
                 "{name}: cannot ask {ex} ({base}): {why}; nothing was recorded"
@@ -156,20 +163,21 @@ pub fn run(
         })?;
         let facts = match v::parse(ex, status, &body) {
             Ok(f) => f,
-            Err(f @ (Failure::IpNotAllowed | Failure::KeyOrIpRejected)) => {
-                // Evidence of an allow-list, not of the right one; nothing recorded.
-                output::warn(&format!("{name}: {f}"));
+            Err(f @ (Failure::IpNotAllowed | Failure::KeyOrIpRejected | Failure::Rejected(_))) => {
+                // IP errors are evidence of an allow-list, not of the right one; nothing recorded.
+                let ip = !matches!(f, Failure::Rejected(_));
+                let f = scrub.mask_str(&f.to_string());
+                if ip {
+                    output::warn(&format!("{name}: {f}"));
+                } else {
+                    output::error_line(&format!("{name}: {f}"));
+                }
                 worst = worst.max(code::REFUSED);
-                reports.push(json!({"bot": name, "error": f.to_string()}));
-                continue;
-            }
-            Err(f @ Failure::Rejected(_)) => {
-                output::error_line(&format!("{name}: {f}"));
-                worst = worst.max(code::REFUSED);
-                reports.push(json!({"bot": name, "error": f.to_string()}));
+                reports.push(json!({"bot": name, "error": f}));
                 continue;
             }
             Err(f) => {
+                let f = scrub.mask_str(&f.to_string());
                 let extra = if status >= 500 {
                     format!(" (HTTP {status})")
                 } else {
