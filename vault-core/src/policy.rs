@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::exchange::Exchange;
-use crate::model::{Bot, EnvProfile, Withdrawals};
+use crate::model::{Bot, EnvProfile, StoredCredentials, Withdrawals};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -207,26 +207,43 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
         }
     }
     if bot.env_profile != EnvProfile::Generic {
-        for (name, value) in bot.secret_values() {
-            let env_name = match name.as_str() {
-                "key" => crate::env::FREQTRADE.key.to_string(),
-                "secret" => crate::env::FREQTRADE.secret.to_string(),
-                "passphrase" => crate::env::FREQTRADE.passphrase.to_string(),
-                "uid" => crate::env::FREQTRADE.uid.to_string(),
-                other => other.to_string(),
-            };
-            if freqtrade_would_convert(&env_name, value.expose()) {
-                out.push(finding(
-                    Severity::Warning,
-                    "freqtrade-type-conversion",
-                    bot,
-                    format!("freqtrade's env loader would turn {env_name} into a number, boolean or list"),
-                    "use `--deliver freqtrade-config`, or put this value in the config file".into(),
-                ));
-            }
+        let mut converted = bot
+            .credentials()
+            .map(freqtrade_converted_fields)
+            .unwrap_or_default();
+        converted.extend(bot.extra_secret_names().filter(|n| {
+            bot.extra_secret(n)
+                .is_some_and(|v| freqtrade_would_convert(n, v.expose()))
+        }));
+        for env_name in converted {
+            out.push(finding(
+                Severity::Warning,
+                "freqtrade-type-conversion",
+                bot,
+                format!(
+                    "freqtrade's env loader would turn {env_name} into a number, boolean or list"
+                ),
+                "use `--deliver freqtrade-config`, or put this value in the config file".into(),
+            ));
         }
     }
     out
+}
+
+/// The freqtrade env names under which this key's values would be converted by freqtrade's
+/// env loader (used by `add`, `rotate`, `import` and `audit`).
+pub fn freqtrade_converted_fields(key: &StoredCredentials) -> Vec<&'static str> {
+    let f = crate::env::FREQTRADE;
+    [
+        (f.key, Some(&key.key)),
+        (f.secret, Some(&key.secret)),
+        (f.passphrase, key.passphrase.as_ref()),
+        (f.uid, key.uid.as_ref()),
+    ]
+    .into_iter()
+    .filter(|(name, v)| v.is_some_and(|v| freqtrade_would_convert(name, v.expose())))
+    .map(|(name, _)| name)
+    .collect()
 }
 
 /// Whether freqtrade's `environment_vars._get_var_typed` would convert this value: Python's

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use vault_core::policy::freqtrade_would_convert;
-use vault_core::{env, model, Exchange, NewBot, Scope};
+use vault_core::{model, Exchange, NewBot, Scope};
 
 use crate::cli::AddArgs;
 use crate::ctx::Ctx;
@@ -82,19 +81,9 @@ pub fn warn_freqtrade(profile: vault_core::EnvProfile, key: &vault_core::NewKey)
     if profile == vault_core::EnvProfile::Generic {
         return;
     }
-    let fields = [
-        (env::FREQTRADE.key, Some(&key.key)),
-        (env::FREQTRADE.secret, Some(&key.secret)),
-        (env::FREQTRADE.passphrase, key.passphrase.as_ref()),
-        (env::FREQTRADE.uid, key.uid.as_ref()),
-    ];
-    for (name, value) in fields {
-        if let Some(v) = value {
-            if freqtrade_would_convert(name, v.expose()) {
-                output::warn(&format!(
-                    "freqtrade's env loader would turn {name} into a number, boolean or list; use `vault run --deliver freqtrade-config`"
-                ));
-            }
-        }
+    for name in vault_core::policy::freqtrade_converted_fields(key) {
+        output::warn(&format!(
+            "freqtrade's env loader would turn {name} into a number, boolean or list; use `vault run --deliver freqtrade-config`"
+        ));
     }
 }
