@@ -155,14 +155,11 @@ fn tail(path: &Path) -> Result<(u64, [u8; 32])> {
     // A damaged last line: continue from the last intact entry (audit reports the damage).
     Ok(match parsed {
         Some(t) => t,
-        None => {
-            let v = verify_chain_only(path);
-            (v.0, v.1)
-        }
+        None => last_parseable_line(path),
     })
 }
 
-fn verify_chain_only(path: &Path) -> (u64, [u8; 32]) {
+fn last_parseable_line(path: &Path) -> (u64, [u8; 32]) {
     // Without the key we cannot check MACs; take the last line that parses.
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
