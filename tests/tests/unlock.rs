@@ -355,3 +355,47 @@ if env -u VAULT_PASSPHRASE_FILE "$V" --unlock keyring list >/dev/null 2>&1; then
         assert!(text.contains(want), "{want}: {text}");
     }
 }
+
+#[test]
+fn a_store_of_another_platform_is_refused_at_enable_and_writes_nothing() {
+    let c = Cli::new();
+    let before = std::fs::read(c.vault()).expect("vault");
+    for store in ["keychain", "credential-manager"] {
+        let (code, _, err) = c.run(&["keyring", "enable", "--store", store], "");
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("does not exist on linux") && err.contains("secret-service, keyutils"),
+            "the error must name the stores this platform has: {err}"
+        );
+    }
+    assert_eq!(std::fs::read(c.vault()).expect("vault"), before);
+}
+
+#[test]
+fn a_vault_from_a_mac_says_its_keychain_slot_is_unreachable_and_unlocks_another_way() {
+    let c = Cli::new();
+    c.add("alpha", "AKEYFROMAMAC0001", "SECRETFROMAMAC0001");
+    // The slot a Mac's `vault keyring enable` writes: store 3, the login Keychain.
+    let mut v = vault_core::Vault::open(
+        &c.vault(),
+        vault_core::Unlock::Passphrase(&pass(PASSPHRASE)),
+        c.sb.opts(),
+    )
+    .expect("open");
+    v.set_keyring_slot(3, &zeroize::Zeroizing::new([7u8; 32]))
+        .expect("slot");
+    drop(v);
+    let (code, out, err) = c.run(&["keyring", "status", "--json"], "");
+    assert_eq!(code, 0, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(status["store"], "macos-keychain");
+    assert_eq!(status["entry_present"], false);
+    let (code, out, err) = c.run(&["-v", "list"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("alpha"), "{out}");
+    assert!(
+        err.contains("macos-keychain") && err.contains("cannot reach"),
+        "auto unlock must say why the keyring was skipped: {err}"
+    );
+    assert!(err.contains("unlocked with the passphrase"), "{err}");
+}

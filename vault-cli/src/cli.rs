@@ -330,8 +330,14 @@ pub enum KeyringCmd {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreArg {
+    /// The Secret Service over D-Bus (gnome-keyring, KWallet): desktop Linux.
     SecretService,
+    /// The kernel's per-user keyring: a Linux server without D-Bus; gone at reboot.
     Keyutils,
+    /// The login Keychain: macOS.
+    Keychain,
+    /// Credential Manager: Windows.
+    CredentialManager,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,7 +13,9 @@ use crate::error::{code, CliError, CliResult};
 
 /// Is there a terminal to prompt on?
 pub fn has_tty() -> bool {
-    std::fs::File::open("/dev/tty").is_ok()
+    // The same device rpassword prompts on.
+    let console = if cfg!(windows) { "CONIN$" } else { "/dev/tty" };
+    std::fs::File::open(console).is_ok()
 }
 
 /// First line of a 0600 passphrase file, trailing newline stripped.

@@ -2,14 +2,17 @@
 //! in an OS store under a name tied to the vault id. The keyring entry alone and the vault
 //! file alone are each useless.
 //!
-//! Stores: the Secret Service (gnome-keyring, KWallet) through keyring-core's zbus store, on
-//! desktop Linux; the kernel's keyutils *user* keyring on a server without D-Bus (it does not
-//! survive a reboot, so it is a cache and never the only way in).
+//! Stores, each compiled only for its own target: the Secret Service (gnome-keyring, KWallet)
+//! through keyring-core's zbus store, on desktop Linux; the kernel's keyutils *user* keyring on
+//! a Linux server without D-Bus (it does not survive a reboot, so it is a cache and never the
+//! only way in); the login Keychain on macOS; Credential Manager on Windows. The store is
+//! recorded in the slot, so a vault copied to another platform says which store it needs.
 
 use std::sync::Arc;
 
 use keyring_core::{CredentialStore, Entry};
 
+#[cfg(target_os = "linux")]
 use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 use zeroize::Zeroizing;
 
@@ -17,21 +20,42 @@ use zeroize::Zeroizing;
 pub const STORE_SECRET_SERVICE: u8 = 1;
 /// Store byte recorded in the slot.
 pub const STORE_KEYUTILS: u8 = 2;
+/// Store byte recorded in the slot.
+pub const STORE_MACOS_KEYCHAIN: u8 = 3;
+/// Store byte recorded in the slot.
+pub const STORE_WINDOWS_CREDENTIALS: u8 = 4;
 
 pub fn store_name(store: u8) -> &'static str {
     match store {
         STORE_SECRET_SERVICE => "secret-service",
         STORE_KEYUTILS => "keyutils",
-        3 => "macos-keychain",
-        4 => "windows-credential-manager",
+        STORE_MACOS_KEYCHAIN => "macos-keychain",
+        STORE_WINDOWS_CREDENTIALS => "windows-credential-manager",
         _ => "unknown",
     }
 }
 
+/// Does the store keep its entry across a reboot?
+pub fn survives_reboot(store: u8) -> bool {
+    store != STORE_KEYUTILS
+}
+
+/// Can this build reach the store at all?
+pub fn compiled_in(store: u8) -> bool {
+    match store {
+        STORE_SECRET_SERVICE | STORE_KEYUTILS => cfg!(target_os = "linux"),
+        STORE_MACOS_KEYCHAIN => cfg!(target_os = "macos"),
+        STORE_WINDOWS_CREDENTIALS => cfg!(windows),
+        _ => false,
+    }
+}
+
+#[cfg(target_os = "linux")]
 fn description(vault_id: &str) -> String {
     format!("vault:{vault_id}:kek")
 }
 
+#[cfg(target_os = "linux")]
 fn user_ring() -> Result<KeyRing, String> {
     KeyRing::from_special_id(KeyRingIdentifier::User, true)
         .map_err(|e| format!("no kernel user keyring ({e:?})"))
@@ -52,13 +76,43 @@ pub fn describe(e: &keyring_core::Error) -> String {
     match e {
         E::NoEntry => "the keyring entry is missing (deleted, or made on another machine); unlock another way and run `vault keyring enable` again".into(),
         E::NoStorageAccess(why) => format!("the keyring refused access (is the collection locked? unlock it in your desktop session): {why}"),
-        E::PlatformFailure(why) => format!("the keyring service failed (is there a D-Bus session with a Secret Service?): {why}"),
+        E::PlatformFailure(why) if cfg!(target_os = "linux") => format!("the keyring service failed (is there a D-Bus session with a Secret Service?): {why}"),
+        E::PlatformFailure(why) => format!("the OS keyring failed: {why}"),
         E::BadEncoding(_) | E::BadDataFormat(..) => "the keyring entry is not a vault key".into(),
         E::Ambiguous(_) => "several keyring entries match this vault; delete the extra ones".into(),
         other => format!("keyring error: {other}"),
     }
 }
 
+/// The keyring-core store behind a store byte, where it is one (all but keyutils).
+fn native_store(store: u8) -> Result<Arc<CredentialStore>, String> {
+    let not_here = || {
+        Err(format!(
+            "the vault's keyring slot uses the {} store, which this build for {} cannot reach; unlock another way",
+            store_name(store),
+            std::env::consts::OS
+        ))
+    };
+    match store {
+        #[cfg(target_os = "linux")]
+        STORE_SECRET_SERVICE => secret_service(),
+        #[cfg(target_os = "macos")]
+        STORE_MACOS_KEYCHAIN => {
+            let s: Arc<CredentialStore> =
+                apple_native_keyring_store::keychain::Store::new().map_err(|e| describe(&e))?;
+            Ok(s)
+        }
+        #[cfg(windows)]
+        STORE_WINDOWS_CREDENTIALS => {
+            let s: Arc<CredentialStore> =
+                windows_native_keyring_store::Store::new().map_err(|e| describe(&e))?;
+            Ok(s)
+        }
+        _ => not_here(),
+    }
+}
+
+#[cfg(target_os = "linux")]
 fn secret_service() -> Result<Arc<CredentialStore>, String> {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
         && !std::path::Path::new(&format!("/run/user/{}/bus", vault_core::store::euid())).exists()
@@ -107,7 +161,7 @@ pub fn kc_delete(store: &Arc<CredentialStore>, vault_id: &str) -> Result<(), Str
 /// Saves the wrapping key.
 pub fn save(store: u8, vault_id: &str, key: &Zeroizing<[u8; 32]>) -> Result<(), String> {
     match store {
-        STORE_SECRET_SERVICE => kc_save(&secret_service()?, vault_id, key),
+        #[cfg(target_os = "linux")]
         STORE_KEYUTILS => {
             // Added through the session keyring, where we possess it and may set its
             // permissions, then moved into the user keyring: same user, same trust, so the
@@ -132,17 +186,14 @@ pub fn save(store: u8, vault_id: &str, key: &Zeroizing<[u8; 32]>) -> Result<(), 
             }
             Ok(())
         }
-        other => Err(format!(
-            "the {} store is not available in this build; use --store keyutils",
-            store_name(other)
-        )),
+        other => kc_save(&native_store(other)?, vault_id, key),
     }
 }
 
 /// Loads the wrapping key; `Err` says why (missing entry, no access).
 pub fn load(store: u8, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String> {
     match store {
-        STORE_SECRET_SERVICE => kc_load(&secret_service()?, vault_id),
+        #[cfg(target_os = "linux")]
         STORE_KEYUTILS => {
             let ring = user_ring()?;
             let k = ring.search(&description(vault_id)).map_err(|e| match e {
@@ -162,27 +213,23 @@ pub fn load(store: u8, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String> {
             out.copy_from_slice(&v);
             Ok(out)
         }
-        other => Err(format!(
-            "the vault's keyring slot uses the {} store, which this build cannot reach",
-            store_name(other)
-        )),
+        other => kc_load(&native_store(other)?, vault_id),
     }
 }
 
 /// Deletes the wrapping key (Ok even if missing).
 pub fn delete(store: u8, vault_id: &str) -> Result<(), String> {
-    if store == STORE_SECRET_SERVICE {
-        return kc_delete(&secret_service()?, vault_id);
-    }
     if store == STORE_KEYUTILS {
+        #[cfg(target_os = "linux")]
         if let Ok(ring) = user_ring() {
             if let Ok(k) = ring.search(&description(vault_id)) {
                 k.invalidate()
                     .map_err(|e| format!("cannot remove the keyutils entry ({e:?})"))?;
             }
         }
+        return Ok(());
     }
-    Ok(())
+    kc_delete(&native_store(store)?, vault_id)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -191,10 +190,7 @@ pub fn append(
     };
     let mut text = serde_json::to_string(&line).map_err(|e| Error::InvalidInput(e.to_string()))?;
     text.push('\n');
-    let mut f = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
+    let mut f = crate::store::owner_only(OpenOptions::new().append(true).create(true))
         .open(path)
         .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
     f.write_all(text.as_bytes())

@@ -8,7 +8,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+#[cfg(windows)]
+use std::os::windows::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,16 +20,46 @@ use crate::error::{Error, Result};
 /// Largest file we read (vault, identity, passphrase file).
 pub const MAX_FILE_LEN: u64 = 300 * 1024 * 1024;
 
-fn nofollow() -> i32 {
-    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
+/// Opening never follows a symbolic link in the last component: on Unix `O_NOFOLLOW` (the
+/// open fails with ELOOP), on Windows `FILE_FLAG_OPEN_REPARSE_POINT` (the link itself is
+/// opened, and its metadata says so).
+fn no_follow(o: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        o.custom_flags(i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0))
+    }
+    #[cfg(windows)]
+    {
+        const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+        o.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        o
+    }
+}
+
+/// New files are created owner-only (0600) on Unix. On Windows a new file inherits its
+/// directory's ACL, which under the user's profile is the user, SYSTEM and Administrators.
+pub(crate) fn owner_only(o: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        o.mode(0o600)
+    }
+    #[cfg(not(unix))]
+    {
+        o
+    }
 }
 
 /// The effective user id of this process.
+#[cfg(unix)]
 pub fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
 /// True if `path` lies directly in systemd's `$CREDENTIALS_DIRECTORY`.
+#[cfg(unix)]
 fn in_credentials_dir(path: &Path) -> bool {
     let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
         return false;
@@ -51,6 +84,9 @@ fn in_credentials_dir(path: &Path) -> bool {
 /// The OpenSSH rule: a regular file, owned by us, with no group or other permissions.
 /// In `$CREDENTIALS_DIRECTORY` systemd's own arrangement (root-owned, read-only, no access
 /// for others, granted to the service by ACL) is accepted too.
+///
+/// On Windows only "a regular file, not a link" is checked: its ACL is not inspected (that
+/// needs Win32 calls this `unsafe`-free library does not make); see docs/THREAT_MODEL.md.
 pub fn check_permissions(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
     let refuse = |reason: String| {
         Err(Error::InsecurePermissions {
@@ -58,33 +94,39 @@ pub fn check_permissions(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
             reason,
         })
     };
+    if meta.file_type().is_symlink() {
+        return refuse("is a symbolic link; point to the real file instead".into());
+    }
     if !meta.file_type().is_file() {
         return refuse("not a regular file".into());
     }
-    let mode = meta.permissions().mode() & 0o7777;
-    if in_credentials_dir(path) {
-        if meta.uid() != 0 && meta.uid() != euid() {
-            return refuse(format!("owned by uid {}, not root or you", meta.uid()));
+    #[cfg(unix)]
+    {
+        let mode = meta.permissions().mode() & 0o7777;
+        if in_credentials_dir(path) {
+            if meta.uid() != 0 && meta.uid() != euid() {
+                return refuse(format!("owned by uid {}, not root or you", meta.uid()));
+            }
+            if mode & 0o007 != 0 || mode & 0o222 != 0 {
+                return refuse(format!(
+                    "mode {mode:04o} in $CREDENTIALS_DIRECTORY: expected read-only with no access for others"
+                ));
+            }
+            return Ok(());
         }
-        if mode & 0o007 != 0 || mode & 0o222 != 0 {
+        if meta.uid() != euid() {
             return refuse(format!(
-                "mode {mode:04o} in $CREDENTIALS_DIRECTORY: expected read-only with no access for others"
+                "owned by uid {}, not by you (uid {}): chown it or use your own copy",
+                meta.uid(),
+                euid()
             ));
         }
-        return Ok(());
-    }
-    if meta.uid() != euid() {
-        return refuse(format!(
-            "owned by uid {}, not by you (uid {}): chown it or use your own copy",
-            meta.uid(),
-            euid()
-        ));
-    }
-    if mode & 0o077 != 0 {
-        return refuse(format!(
-            "mode {mode:04o} lets others read or write it: run `chmod 600 {}`",
-            path.display()
-        ));
+        if mode & 0o077 != 0 {
+            return refuse(format!(
+                "mode {mode:04o} lets others read or write it: run `chmod 600 {}`",
+                path.display()
+            ));
+        }
     }
     Ok(())
 }
@@ -92,15 +134,12 @@ pub fn check_permissions(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
 /// Opens a file we will read a secret or the vault from: no symlinks, permissions checked on
 /// the opened descriptor (no TOCTOU), size bounded.
 pub fn read_secure(path: &Path) -> Result<Vec<u8>> {
-    let mut f = match OpenOptions::new()
-        .read(true)
-        .custom_flags(nofollow())
-        .open(path)
-    {
+    let mut f = match no_follow(OpenOptions::new().read(true)).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NotFound(path.to_path_buf()))
         }
+        #[cfg(unix)]
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
             return Err(Error::InsecurePermissions {
                 path: path.to_path_buf(),
@@ -134,13 +173,28 @@ fn parent_of(path: &Path) -> PathBuf {
     }
 }
 
+/// Makes a rename in `dir` durable. On Windows a directory cannot be opened as a file by std
+/// (NTFS journals the rename itself), so this is a no-op there.
+#[cfg(not(unix))]
+fn fsync_dir(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
 fn fsync_dir(dir: &Path) -> Result<()> {
     let d = File::open(dir).map_err(|e| Error::io(format!("cannot open {}", dir.display()), e))?;
     d.sync_all()
         .map_err(|e| Error::io(format!("cannot fsync {}", dir.display()), e))
 }
 
+/// Refuses a directory that others may write to (unless sticky, like /tmp). (Unix only.)
+#[cfg(not(unix))]
+pub fn check_directory(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
 /// Refuses a directory that others may write to (unless sticky, like /tmp).
+#[cfg(unix)]
 pub fn check_directory(dir: &Path) -> Result<()> {
     let meta = std::fs::metadata(dir)
         .map_err(|e| Error::io(format!("cannot stat {}", dir.display()), e))?;
@@ -189,11 +243,7 @@ fn write_temp(path: &Path, dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
         getrandom::getrandom(&mut rnd)
             .map_err(|_| Error::io("no randomness", std::io::Error::other("getrandom")))?;
         let tmp = dir.join(format!("{}{}", temp_prefix(path), hex::encode(rnd)));
-        let mut f = match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nofollow())
+        let mut f = match no_follow(owner_only(OpenOptions::new().write(true).create_new(true)))
             .open(&tmp)
         {
             Ok(f) => f,
@@ -205,8 +255,12 @@ fn write_temp(path: &Path, dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
                 ))
             }
         };
-        let res = f
-            .set_permissions(std::fs::Permissions::from_mode(0o600))
+        // Under a umask that strips owner bits the create mode alone is not enough.
+        #[cfg(unix)]
+        let res = f.set_permissions(std::fs::Permissions::from_mode(0o600));
+        #[cfg(not(unix))]
+        let res = Ok(());
+        let res = res
             .and_then(|_| f.write_all(bytes))
             .and_then(|_| f.sync_all());
         if let Err(e) = res {
@@ -287,15 +341,15 @@ pub fn lock_path(vault: &Path) -> PathBuf {
 /// Takes the writer lock, waiting up to `timeout`; on time-out says who holds it.
 pub fn lock(vault: &Path, timeout: Duration) -> Result<WriteLock> {
     let path = lock_path(vault);
-    let mut f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(nofollow())
-        .open(&path)
-        .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
+    let mut f = no_follow(owner_only(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+    ))
+    .open(&path)
+    .map_err(|e| Error::io(format!("cannot open lock file {}", path.display()), e))?;
     let start = Instant::now();
     loop {
         match f.try_lock() {
@@ -363,6 +417,7 @@ impl GenerationRecord {
         }
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
+        #[cfg(unix)]
         let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700));
         atomic_write(
             &self.file(vault_id),
@@ -378,10 +433,11 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.as_os_str().is_empty() || dir.exists() {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    b.mode(0o700);
+    b.create(dir)
         .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
 }
 

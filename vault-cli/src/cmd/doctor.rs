@@ -2,8 +2,6 @@
 //! methods exist here, which would unlock now, whether each survives a reboot and whether a
 //! systemd service would see it. Never unlocks anything.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
 use serde_json::json;
 
 use crate::ctx::Ctx;
@@ -43,8 +41,13 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
     };
     methods.push(json!({
         "method": "keyring", "store": kr_store.map(keyring::store_name), "state": kr.0, "problem": kr.1,
-        "survives_reboot": kr_store == Some(keyring::STORE_SECRET_SERVICE),
-        "systemd_service_sees_it": if kr_store == Some(keyring::STORE_KEYUTILS) { "only with KeyringMode=shared" } else { "no (needs the user's D-Bus session)" },
+        "survives_reboot": kr_store.is_some_and(keyring::survives_reboot),
+        "systemd_service_sees_it": match kr_store {
+            Some(keyring::STORE_KEYUTILS) => "only with KeyringMode=shared",
+            Some(keyring::STORE_SECRET_SERVICE) => "no (needs the user's D-Bus session)",
+            Some(_) => "not applicable (no systemd on this platform)",
+            None => "no",
+        },
     }));
     let id_state = match &ctx.g.identity {
         Some(p) => match crate::ctx::read_identity(p) {
@@ -72,8 +75,8 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
     let report = json!({
         "vault": path,
         "exists": meta.is_some(),
-        "mode": meta.as_ref().map(|m| format!("{:04o}", m.permissions().mode() & 0o7777)),
-        "owner_uid": meta.as_ref().map(|m| m.uid()),
+        "mode": meta.as_ref().and_then(mode_of).map(|m| format!("{m:04o}")),
+        "owner_uid": meta.as_ref().and_then(owner_of),
         "permissions_ok": perm_ok,
         "problem": perm_problem,
         "state_dir": ctx.state_dir,
@@ -90,12 +93,16 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
     output::out(&format!("vault:        {}", path.display()));
     match &meta {
         None => output::out("              does not exist yet (`vault init`)"),
-        Some(m) => output::out(&format!(
-            "permissions:  {:04o}, owner uid {}{}",
-            m.permissions().mode() & 0o7777,
-            m.uid(),
-            if perm_ok { " (ok)" } else { "" }
-        )),
+        Some(m) => match (mode_of(m), owner_of(m)) {
+            (Some(mode), Some(uid)) => output::out(&format!(
+                "permissions:  {mode:04o}, owner uid {uid}{}",
+                if perm_ok { " (ok)" } else { "" }
+            )),
+            _ => output::out(&format!(
+                "permissions:  {} (the file's ACL is not checked on this platform)",
+                if perm_ok { "a regular file" } else { "refused" }
+            )),
+        },
     }
     if let Some(p) = &report["problem"].as_str() {
         output::out(&format!("problem:      {p}"));
@@ -143,11 +150,33 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
     }
     output::out(&format!(
         "core dumps and ptrace of this process: {}",
-        if sys::is_dumpable() {
-            "ALLOWED (hardening failed)"
-        } else {
-            "off"
+        match sys::is_dumpable() {
+            Some(true) => "ALLOWED (hardening failed)",
+            Some(false) => "off",
+            None => "not checkable on this platform",
         }
     ));
     Ok(0)
+}
+
+#[cfg(unix)]
+fn mode_of(m: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(m.permissions().mode() & 0o7777)
+}
+
+#[cfg(unix)]
+fn owner_of(m: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    Some(m.uid())
+}
+
+#[cfg(not(unix))]
+fn mode_of(_m: &std::fs::Metadata) -> Option<u32> {
+    None
+}
+
+#[cfg(not(unix))]
+fn owner_of(_m: &std::fs::Metadata) -> Option<u32> {
+    None
 }

@@ -10,22 +10,64 @@ use crate::keyring::{self, STORE_KEYUTILS, STORE_SECRET_SERVICE};
 use crate::output;
 
 pub fn store_byte(s: Option<StoreArg>) -> CliResult<u8> {
-    match s {
-        Some(StoreArg::Keyutils) => Ok(STORE_KEYUTILS),
-        Some(StoreArg::SecretService) => Ok(STORE_SECRET_SERVICE),
-        None => {
-            let user_bus = format!("/run/user/{}/bus", vault_core::store::euid());
-            if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
-                || std::path::Path::new(&user_bus).exists()
-            {
-                Ok(STORE_SECRET_SERVICE)
-            } else {
-                Err(CliError::usage(
-                    "no D-Bus session here, so no Secret Service: choose `--store keyutils` (kernel keyring; does not survive a reboot)",
-                ))
-            }
-        }
+    let store = match s {
+        Some(StoreArg::Keyutils) => STORE_KEYUTILS,
+        Some(StoreArg::SecretService) => STORE_SECRET_SERVICE,
+        Some(StoreArg::Keychain) => keyring::STORE_MACOS_KEYCHAIN,
+        Some(StoreArg::CredentialManager) => keyring::STORE_WINDOWS_CREDENTIALS,
+        None => return default_store(),
+    };
+    if !keyring::compiled_in(store) {
+        return Err(CliError::usage(format!(
+            "the {} store does not exist on {}; choose one of: {}",
+            keyring::store_name(store),
+            std::env::consts::OS,
+            HERE
+        )));
     }
+    Ok(store)
+}
+
+/// The `--store` values this build offers.
+const HERE: &str = if cfg!(target_os = "linux") {
+    "secret-service, keyutils"
+} else if cfg!(target_os = "macos") {
+    "keychain"
+} else if cfg!(windows) {
+    "credential-manager"
+} else {
+    "none (no OS keyring store on this platform)"
+};
+
+#[cfg(target_os = "linux")]
+fn default_store() -> CliResult<u8> {
+    let user_bus = format!("/run/user/{}/bus", vault_core::store::euid());
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || std::path::Path::new(&user_bus).exists()
+    {
+        Ok(STORE_SECRET_SERVICE)
+    } else {
+        Err(CliError::usage(
+            "no D-Bus session here, so no Secret Service: choose `--store keyutils` (kernel keyring; does not survive a reboot)",
+        ))
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn default_store() -> CliResult<u8> {
+    Ok(keyring::STORE_MACOS_KEYCHAIN)
+}
+
+#[cfg(windows)]
+fn default_store() -> CliResult<u8> {
+    Ok(keyring::STORE_WINDOWS_CREDENTIALS)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+fn default_store() -> CliResult<u8> {
+    Err(CliError::usage(
+        "this platform has no OS keyring store vault can use; unlock with an identity file instead",
+    ))
 }
 
 pub fn enable_on(_ctx: &Ctx, mut v: Vault, store: Option<StoreArg>) -> CliResult<i32> {
@@ -61,8 +103,13 @@ pub fn run(ctx: &Ctx, c: KeyringCmd) -> CliResult<i32> {
                 return Ok(0);
             };
             v.remove_keyring_slot()?;
-            keyring::delete(store, &v.vault_id_hex()).map_err(CliError::other)?;
-            output::out("keyring unlock disabled; its entry is deleted");
+            match keyring::delete(store, &v.vault_id_hex()) {
+                Ok(()) => output::out("keyring unlock disabled; its entry is deleted"),
+                Err(why) => output::warn(&format!(
+                    "keyring unlock disabled (the slot is gone from the vault), but its {} entry could not be deleted: {why}",
+                    keyring::store_name(store)
+                )),
+            }
             Ok(0)
         }
         KeyringCmd::Status { json } => {

@@ -1,24 +1,20 @@
 //! `vault run -- CMD`: start a bot with its credentials in its environment only.
 //!
-//! Without masking and without a TTL the child replaces this process (exec), so no parent
-//! holds the secrets. Otherwise we supervise: the child gets its own process group (so a
-//! signal reaches it exactly once: from the terminal when it owns the foreground, or
-//! forwarded by us), we forward INT TERM HUP QUIT USR1 USR2 WINCH, reap every child (we may be
-//! PID 1 in a container), mask secrets in its output, and exit with its status.
+//! This module chooses the bot and the names, builds the child's environment and masks its
+//! output; starting and supervising the child is per platform:
+//! - Unix (`run/unix.rs`): without masking and without a TTL the child replaces this process
+//!   (exec), so no parent holds the secrets. Otherwise we supervise: the child gets its own
+//!   process group (so a signal reaches it exactly once), we forward INT TERM HUP QUIT USR1
+//!   USR2 WINCH, reap every child (we may be PID 1 in a container), give it a pty when our
+//!   output is a terminal, and exit with its status.
+//! - Windows (`run/windows.rs`): there is no exec, so we always wait for the child; console
+//!   Ctrl-C reaches it directly; `--ttl` ends it with TerminateProcess.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{IsTerminal, Read, Write};
-use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::CommandExt;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::process::Command;
 
-use signal_hook::consts::signal::*;
 use vault_core::env::{self as venv, ProfileNames};
 use vault_core::{policy, Bot, EnvProfile, SecretValue};
 use zeroize::Zeroizing;
@@ -29,8 +25,14 @@ use crate::error::{code, CliError, CliResult};
 use crate::{output, sys};
 use vault_core::mask::Masker;
 
-/// Signals forwarded to the child.
-const FORWARDED: [i32; 7] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH];
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as os;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as os;
 
 /// Is the program freqtrade (`freqtrade ...` or `python -m freqtrade ...`)?
 pub fn is_freqtrade(cmd: &[OsString]) -> bool {
@@ -149,25 +151,6 @@ fn insert_path(root: &mut serde_json::Map<String, serde_json::Value>, path: &str
     }
 }
 
-/// A sealed memfd holding the config; freqtrade reads (and re-reads) it at /dev/fd/N.
-fn sealed_memfd(text: &str) -> CliResult<std::os::fd::OwnedFd> {
-    use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags, SealFlags};
-    let fd = memfd_create("vault-freqtrade-config", MemfdFlags::ALLOW_SEALING).map_err(|e| {
-        CliError::other(format!(
-            "cannot create a memfd for --deliver freqtrade-config: {e}"
-        ))
-    })?;
-    let mut f = std::fs::File::from(fd);
-    f.write_all(text.as_bytes())
-        .map_err(|e| CliError::other(format!("cannot write the memfd: {e}")))?;
-    fcntl_add_seals(
-        &f,
-        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
-    )
-    .map_err(|e| CliError::other(format!("cannot seal the memfd: {e}")))?;
-    Ok(std::os::fd::OwnedFd::from(f))
-}
-
 pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     if std::env::var_os(venv::VAULT_RUN).is_some() && !a.allow_nested {
         return Err(CliError::new(
@@ -231,20 +214,18 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     // The identity and every other bot's secrets are dropped (zeroized) here.
     drop(v);
 
-    let memfd = match &delivery.config_json {
-        Some(text) => Some(sealed_memfd(text)?),
+    let config_fd = match &delivery.config_json {
+        Some(text) => Some(os::config_fd(text)?),
         None => None,
     };
     drop(delivery.config_json);
-    if let Some(fd) = &memfd {
-        use std::os::fd::AsRawFd;
-        let n = fd.as_raw_fd();
+    if let Some(fd) = &config_fd {
         if !cmdline.iter().any(|x| x == "-c" || x == "--config") {
             cmdline.push("-c".into());
             cmdline.push("config.json".into());
         }
         cmdline.push("-c".into());
-        cmdline.push(format!("/dev/fd/{n}").into());
+        cmdline.push(os::config_path(fd).into());
     }
 
     let mut cmd = Command::new(&cmdline[0]);
@@ -268,20 +249,20 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     sys::join_new_session_keyring();
 
     if !mask && ttl.is_none() {
-        let err = cmd.exec();
-        return Err(spawn_error(&cmdline[0], err));
+        return os::exec(cmd);
     }
     let masker_refs: Vec<&str> = masker_secrets.iter().map(|s| s.expose()).collect();
-    let status = supervise(
+    let status = os::supervise(
         cmd,
         mask.then_some((masker_refs.as_slice(), bot_name.as_str())),
         ttl,
     )?;
-    drop(memfd);
+    // The config memfd stayed open until the child ended: freqtrade re-reads it on /reload_config.
+    let _ = &config_fd;
     Ok(status)
 }
 
-fn spawn_error(prog: &OsStr, e: std::io::Error) -> CliError {
+pub(crate) fn spawn_error(prog: &OsStr, e: std::io::Error) -> CliError {
     let p = prog.to_string_lossy();
     match e.kind() {
         std::io::ErrorKind::NotFound => CliError::new(
@@ -299,7 +280,8 @@ fn spawn_error(prog: &OsStr, e: std::io::Error) -> CliError {
     }
 }
 
-fn pump(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
+/// Copies the child's output to ours through the masker, as it comes.
+pub(crate) fn pump(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
     let mut buf = Zeroizing::new(vec![0u8; 256 * 1024]);
     let mut out = Zeroizing::new(Vec::with_capacity(320 * 1024));
     let mut broken = false;
@@ -322,233 +304,6 @@ fn pump(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
     if !broken {
         let _ = to.write_all(&out).and_then(|_| to.flush());
     }
-}
-
-/// Our stdout or stderr as a plain file: one write(2) per chunk, instead of std's
-/// line-buffered handle, which splits every chunk at its last newline.
-fn raw_out(fd: std::os::fd::BorrowedFd<'_>) -> Box<dyn Write + Send> {
-    match fd.try_clone_to_owned() {
-        Ok(owned) => Box::new(std::fs::File::from(owned)),
-        Err(_) => Box::new(std::io::stdout()),
-    }
-}
-
-/// The terminal state to restore when the supervisor leaves raw mode.
-struct RawGuard(Option<rustix::termios::Termios>);
-
-impl Drop for RawGuard {
-    fn drop(&mut self) {
-        if let Some(t) = self.0.take() {
-            let _ = rustix::termios::tcsetattr(
-                std::io::stdin(),
-                rustix::termios::OptionalActions::Now,
-                &t,
-            );
-        }
-    }
-}
-
-/// A pty pair for a child whose stdout is a terminal: (master, slave).
-fn open_pty() -> CliResult<(std::fs::File, std::fs::File)> {
-    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
-    let err = |e: rustix::io::Errno| {
-        CliError::other(format!(
-            "cannot open a pseudo-terminal for masking: {e}; use --no-mask"
-        ))
-    };
-    let master =
-        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).map_err(err)?;
-    grantpt(&master).map_err(err)?;
-    unlockpt(&master).map_err(err)?;
-    let name = ptsname(&master, Vec::new()).map_err(err)?;
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(i32::try_from(rustix::fs::OFlags::NOCTTY.bits()).unwrap_or(0))
-        .open(std::ffi::OsStr::from_bytes(name.as_bytes()))
-        .map_err(|e| CliError::other(format!("cannot open the pty slave: {e}; use --no-mask")))?;
-    if let Ok(ws) = rustix::termios::tcgetwinsize(std::io::stdout()) {
-        let _ = rustix::termios::tcsetwinsize(&slave, ws);
-    }
-    Ok((std::fs::File::from(master), slave))
-}
-
-fn supervise(mut cmd: Command, mask: Option<(&[&str], &str)>, ttl: Option<u64>) -> CliResult<i32> {
-    let mut sigs = signal_hook::iterator::Signals::new(FORWARDED.iter().copied().chain([SIGCHLD]))
-        .map_err(|e| CliError::other(format!("cannot install signal handlers: {e}")))?;
-    let stdin = std::io::stdin();
-    let stdin_tty = stdin.is_terminal();
-    // A terminal reaches the child as a terminal: with masking, through a pty of our own.
-    let pty = if mask.is_some() && std::io::stdout().is_terminal() {
-        Some(open_pty()?)
-    } else {
-        None
-    };
-    let mut raw = RawGuard(None);
-    let mut master_reader = None;
-    if let Some((master, slave)) = &pty {
-        let clone = |f: &std::fs::File| {
-            f.try_clone()
-                .map_err(|e| CliError::other(format!("pty: {e}")))
-        };
-        cmd.stdout(clone(slave)?);
-        cmd.stderr(if std::io::stderr().is_terminal() {
-            Stdio::from(clone(slave)?)
-        } else {
-            Stdio::piped()
-        });
-        if stdin_tty {
-            cmd.stdin(clone(slave)?);
-            // Keystrokes, Ctrl-C included, go to the pty as bytes; its line discipline signals
-            // the child once. Our terminal is restored when the guard drops.
-            if let Ok(t) = rustix::termios::tcgetattr(&stdin) {
-                let mut r = t.clone();
-                r.make_raw();
-                if rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &r)
-                    .is_ok()
-                {
-                    raw.0 = Some(t);
-                }
-            }
-        }
-        if raw.0.is_none() {
-            // Our terminal stays cooked and turns "\n" into "\r\n" itself: the pty must not too.
-            if let Ok(mut t) = rustix::termios::tcgetattr(slave) {
-                t.output_modes.remove(rustix::termios::OutputModes::OPOST);
-                let _ =
-                    rustix::termios::tcsetattr(slave, rustix::termios::OptionalActions::Now, &t);
-            }
-        }
-        sys::controlling_tty_on_exec(&mut cmd);
-        master_reader = Some(clone(master)?);
-    } else {
-        cmd.process_group(0);
-        if mask.is_some() {
-            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        }
-    }
-    // Our process group, read without rustix's getpgrp (which asserts a non-zero id: as PID 1
-    // of a new PID namespace our group lies outside it and reads as 0).
-    let own_pgrp = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')').and_then(|(_, rest)| {
-                rest.split_whitespace()
-                    .nth(2)
-                    .and_then(|p| p.parse::<i32>().ok())
-            })
-        })
-        .and_then(rustix::process::Pid::from_raw);
-    let child = cmd.spawn().map_err(|e| spawn_error(cmd.get_program(), e))?;
-    drop(cmd); // our copies of the pty slave go with it, so the master sees EOF when the child ends
-    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0))
-        .ok_or_else(|| CliError::other("the child has no pid"))?;
-    // Hand the terminal to the child only if we are its foreground group (not in `cmd &`).
-    let fg_handoff = stdin_tty
-        && pty.is_none()
-        && own_pgrp.is_some()
-        && rustix::termios::tcgetpgrp(&stdin).ok() == own_pgrp;
-    if fg_handoff {
-        // The child's group owns the terminal: Ctrl-C reaches it (once) from the terminal.
-        sys::set_foreground(stdin.as_fd(), pid);
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::CONT);
-    }
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let mut child = child;
-    let mut pumps = 0;
-    if let Some((secrets, bot)) = mask {
-        // One masker, built once; each stream gets its own copy (its own held tail).
-        let masker = Masker::new(secrets, bot);
-        let mut start_pump = |from: Box<dyn Read + Send>, to: Box<dyn Write + Send>| {
-            let (m, tx) = (masker.clone(), done_tx.clone());
-            std::thread::spawn(move || {
-                pump(from, to, m);
-                let _ = tx.send(());
-            });
-            pumps += 1;
-        };
-        if let Some(master) = master_reader.take() {
-            start_pump(Box::new(master), raw_out(std::io::stdout().as_fd()));
-            if stdin_tty {
-                if let Some((master, _)) = &pty {
-                    let mut to_child = master
-                        .try_clone()
-                        .map_err(|e| CliError::other(format!("pty: {e}")))?;
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut std::io::stdin(), &mut to_child);
-                    });
-                }
-            }
-        }
-        // Bigger pipe buffers: fewer context switches between the bot and us.
-        if let Some(out) = child.stdout.take() {
-            let _ = rustix::pipe::fcntl_setpipe_size(&out, 1 << 20);
-            start_pump(Box::new(out), raw_out(std::io::stdout().as_fd()));
-        }
-        if let Some(err) = child.stderr.take() {
-            let _ = rustix::pipe::fcntl_setpipe_size(&err, 1 << 20);
-            start_pump(Box::new(err), raw_out(std::io::stderr().as_fd()));
-        }
-    }
-    drop(done_tx);
-    let expired = Arc::new(AtomicBool::new(false));
-    if let Some(secs) = ttl {
-        let expired = expired.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(secs));
-            expired.store(true, Ordering::SeqCst);
-            output::warn("--ttl reached: sending SIGTERM to the command (SIGKILL in 10 s)");
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-            std::thread::sleep(Duration::from_secs(10));
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        });
-    }
-    let mut status: Option<i32> = None;
-    let reap = |status: &mut Option<i32>| {
-        // Reap every child (orphans too, when we are PID 1); remember ours.
-        while let Ok(Some((p, st))) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {
-            if p == pid {
-                *status = Some(match (st.exit_status(), st.terminating_signal()) {
-                    (Some(c), _) => c,
-                    (None, Some(s)) => 128 + s,
-                    _ => 1,
-                });
-            }
-        }
-    };
-    reap(&mut status);
-    while status.is_none() {
-        for sig in sigs.wait() {
-            if sig == SIGCHLD {
-                reap(&mut status);
-            } else if sig == SIGWINCH && pty.is_some() {
-                // Resizing the pty makes the kernel send SIGWINCH to the child: once.
-                if let (Ok(ws), Some((master, _))) =
-                    (rustix::termios::tcgetwinsize(std::io::stdout()), &pty)
-                {
-                    let _ = rustix::termios::tcsetwinsize(master, ws);
-                }
-            } else if let Some(s) = rustix::process::Signal::from_named_raw(sig) {
-                let _ = rustix::process::kill_process(pid, s);
-            }
-        }
-        reap(&mut status);
-    }
-    if let (true, Some(pg)) = (fg_handoff, own_pgrp) {
-        sys::set_foreground(stdin.as_fd(), pg);
-    }
-    // Let the pumps flush; a grandchild holding the pipes open does not keep us waiting long.
-    for _ in 0..pumps {
-        if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {
-            break;
-        }
-    }
-    drop(raw);
-    let _ = std::io::stdout().flush();
-    if expired.load(Ordering::SeqCst) {
-        return Ok(code::TTL);
-    }
-    Ok(status.unwrap_or(1))
 }
 
 #[cfg(test)]
