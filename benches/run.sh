@@ -65,8 +65,13 @@ with open(sys.argv[1],"wb") as f:
     n=200*1024*1024//len(line)
     f.write(line*n)
 PY
-hyperfine -N --warmup 1 --runs 5 "sh -c '$V run -- cat $work/big.txt > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null'" \
+# To /dev/null (the --no-mask run is then cat alone: it never copies a byte out), then to where
+# a bot's output really goes: a pipe (journald, a log shipper) and a file on disk.
+hyperfine -N --warmup 2 --runs 15 "sh -c '$V run -- cat $work/big.txt > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null'" \
   "sh -c 'cat $work/big.txt | cat > /dev/null'"
+hyperfine -N --warmup 2 --runs 15 "sh -c '$V run -- cat $work/big.txt | cat > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt | cat > /dev/null'"
+hyperfine -N --warmup 2 --runs 15 "sh -c '$V run -- cat $work/big.txt > $work/out.txt'" "sh -c '$V run --no-mask -- cat $work/big.txt > $work/out.txt'"
+rm -f "$work/out.txt"
 
 echo; echo "== 4. RSS of the supervising vault process after unlock"
 "$V" run -- sleep 2 & pid=$!; sleep 1

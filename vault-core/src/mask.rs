@@ -55,15 +55,22 @@ impl Masker {
 
     /// Masks `data`, appending what can be released to `out`.
     pub fn feed(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        self.feed_with(data, &mut |piece| out.extend_from_slice(piece));
+    }
+
+    /// Masks `data`, handing what can be released to `emit` in order, piece by piece: runs of
+    /// the caller's own bytes (not copied) and replacements. A writer can send each piece
+    /// straight out, with no copy of the clean text.
+    pub fn feed_with(&mut self, data: &[u8], emit: &mut dyn FnMut(&[u8])) {
         if self.pending.is_empty() {
             // Fast path: scan the caller's buffer in place; only a held tail is copied.
-            let release = self.scan(data, false, out);
+            let release = self.scan(data, false, emit);
             self.pending.extend_from_slice(&data[release..]);
             return;
         }
         self.pending.extend_from_slice(data);
         let pending = std::mem::take(&mut self.pending);
-        let release = self.scan(&pending, false, out);
+        let release = self.scan(&pending, false, emit);
         self.pending = pending;
         self.pending.drain(..release);
     }
@@ -79,8 +86,13 @@ impl Masker {
 
     /// Releases the held tail at EOF.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.finish_with(&mut |piece| out.extend_from_slice(piece));
+    }
+
+    /// Releases the held tail at EOF, piece by piece.
+    pub fn finish_with(&mut self, emit: &mut dyn FnMut(&[u8])) {
         let pending = std::mem::take(&mut self.pending);
-        self.scan(&pending, true, out);
+        self.scan(&pending, true, emit);
     }
 
     /// The first position from which the rest of `buf` could still grow into a secret (a
@@ -97,10 +109,15 @@ impl Masker {
             .unwrap_or(buf.len())
     }
 
-    /// Emits the decided part of `buf` (masked) into `out`; returns how much was released.
-    fn scan(&self, buf: &[u8], eof: bool, out: &mut Vec<u8>) -> usize {
+    /// Emits the decided part of `buf` (masked); returns how much was released.
+    fn scan(&self, buf: &[u8], eof: bool, emit: &mut dyn FnMut(&[u8])) -> usize {
+        let mut put = |piece: &[u8]| {
+            if !piece.is_empty() {
+                emit(piece)
+            }
+        };
         let Some(ac) = &self.ac else {
-            out.extend_from_slice(buf);
+            put(buf);
             return buf.len();
         };
         let hold = if eof { buf.len() } else { self.hold_from(buf) };
@@ -110,12 +127,12 @@ impl Masker {
             if m.start() >= hold {
                 break;
             }
-            out.extend_from_slice(&buf[emitted..m.start()]);
-            out.extend_from_slice(&self.replacement);
+            put(&buf[emitted..m.start()]);
+            put(&self.replacement);
             emitted = m.end();
         }
         let release = emitted.max(hold);
-        out.extend_from_slice(&buf[emitted..release]);
+        put(&buf[emitted..release]);
         release
     }
 }
@@ -132,6 +149,32 @@ mod tests {
         }
         m.finish(&mut out);
         String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn clean_text_is_handed_on_without_a_copy() {
+        let mut m = Masker::new(&["SECRET123"], "b");
+        let data = b"nothing to hide here\n";
+        let mut pieces: Vec<(usize, usize)> = Vec::new();
+        m.feed_with(data, &mut |p| pieces.push((p.as_ptr() as usize, p.len())));
+        assert_eq!(pieces, vec![(data.as_ptr() as usize, data.len())]);
+    }
+
+    #[test]
+    fn pieces_handed_on_equal_the_buffered_output() {
+        let secrets = ["SECRET123", "SECRET1234567", "k\"q"];
+        let chunks = ["a SECR", "ET1234567 b SECRET123", "4 k\"q c SEC", "RET12"];
+        let mut m = Masker::new(&secrets, "b");
+        let mut out = Vec::new();
+        for c in chunks {
+            m.feed_with(c.as_bytes(), &mut |p| out.extend_from_slice(p));
+        }
+        m.finish_with(&mut |p| out.extend_from_slice(p));
+        assert_eq!(String::from_utf8(out).expect("utf8"), mask_chunks(&secrets, &chunks));
+        assert_eq!(
+            mask_chunks(&secrets, &chunks),
+            "a <redacted:b> b <redacted:b>4 <redacted:b> c SECRET12"
+        );
     }
 
     #[test]

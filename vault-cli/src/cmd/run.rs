@@ -280,11 +280,33 @@ pub(crate) fn spawn_error(prog: &OsStr, e: std::io::Error) -> CliError {
     }
 }
 
-/// Copies the child's output to ours through the masker, as it comes.
-pub(crate) fn pump(mut from: impl Read, mut to: impl Write, mut masker: Masker) {
+/// Where masked output goes. Once our reader has gone away we keep draining the child (so it
+/// is not blocked on a full pipe) and drop what it writes.
+struct Sink<W: Write> {
+    to: W,
+    broken: bool,
+}
+
+impl<W: Write> Sink<W> {
+    fn piece(&mut self, piece: &[u8]) {
+        if !self.broken && self.to.write_all(piece).is_err() {
+            self.broken = true;
+        }
+    }
+
+    /// Each chunk goes out as it came (a buffered writer, as on Windows, is flushed).
+    fn flush(&mut self) {
+        if !self.broken && self.to.flush().is_err() {
+            self.broken = true;
+        }
+    }
+}
+
+/// Copies the child's output to ours through the masker, as it comes. Clean text goes out
+/// straight from the read buffer (no copy); a chunk with a secret in it is written in pieces.
+pub(crate) fn pump(mut from: impl Read, to: impl Write, mut masker: Masker) {
     let mut buf = Zeroizing::new(vec![0u8; 256 * 1024]);
-    let mut out = Zeroizing::new(Vec::with_capacity(320 * 1024));
-    let mut broken = false;
+    let mut sink = Sink { to, broken: false };
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) => break,
@@ -292,18 +314,11 @@ pub(crate) fn pump(mut from: impl Read, mut to: impl Write, mut masker: Masker) 
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        out.clear();
-        masker.feed(&buf[..n], &mut out);
-        if !broken && to.write_all(&out).and_then(|_| to.flush()).is_err() {
-            // Our reader went away: keep draining so the child is not blocked.
-            broken = true;
-        }
+        masker.feed_with(&buf[..n], &mut |piece| sink.piece(piece));
+        sink.flush();
     }
-    out.clear();
-    masker.finish(&mut out);
-    if !broken {
-        let _ = to.write_all(&out).and_then(|_| to.flush());
-    }
+    masker.finish_with(&mut |piece| sink.piece(piece));
+    sink.flush();
 }
 
 #[cfg(test)]
