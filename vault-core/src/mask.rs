@@ -170,7 +170,10 @@ mod tests {
             m.feed_with(c.as_bytes(), &mut |p| out.extend_from_slice(p));
         }
         m.finish_with(&mut |p| out.extend_from_slice(p));
-        assert_eq!(String::from_utf8(out).expect("utf8"), mask_chunks(&secrets, &chunks));
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            mask_chunks(&secrets, &chunks)
+        );
         assert_eq!(
             mask_chunks(&secrets, &chunks),
             "a <redacted:b> b <redacted:b>4 <redacted:b> c SECRET12"
