@@ -105,6 +105,78 @@ fn a_secret_split_across_two_writes_with_a_pause_is_masked() {
 }
 
 #[test]
+fn a_stream_that_goes_to_dev_null_is_handed_on_and_the_other_is_still_masked() {
+    let c = setup();
+    let mut cmd = c.cmd();
+    cmd.args([
+        "run",
+        "--bot",
+        "alpha",
+        "--",
+        "sh",
+        "-c",
+        "p=$(readlink /proc/$$/fd/1); echo $p >&2; echo $EXCHANGE_SECRET >&2; echo $EXCHANGE_SECRET",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let out = cmd.output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.starts_with("/dev/null\n"),
+        "stdout goes straight to /dev/null: {err}"
+    );
+    assert!(
+        err.contains("<redacted:alpha>") && !err.contains(SECRET),
+        "stderr is still masked: {err}"
+    );
+}
+
+#[test]
+fn when_all_output_goes_to_dev_null_vault_execs_and_holds_no_secret() {
+    let c = setup();
+    let mark = c.sb.path().join("pid.txt");
+    let mut cmd = c.cmd();
+    cmd.args([
+        "run",
+        "--bot",
+        "alpha",
+        "--",
+        "sh",
+        "-c",
+        &format!("echo \"$VAULT_RUN $$\" > {}", mark.display()),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    assert!(cmd.status().expect("run").success());
+    let text = std::fs::read_to_string(&mark).expect("mark");
+    let (vault_pid, child_pid) = text.trim().split_once(' ').expect("two pids");
+    assert_eq!(
+        vault_pid, child_pid,
+        "the child replaced vault (exec): no supervisor holds the secrets"
+    );
+    // With a TTL we must stay and supervise, output or not.
+    let mut cmd = c.cmd();
+    cmd.args([
+        "run",
+        "--bot",
+        "alpha",
+        "--ttl",
+        "1m",
+        "--",
+        "sh",
+        "-c",
+        &format!("echo \"$VAULT_RUN $$\" > {}", mark.display()),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    assert!(cmd.status().expect("run").success());
+    let text = std::fs::read_to_string(&mark).expect("mark");
+    let (vault_pid, child_pid) = text.trim().split_once(' ').expect("two pids");
+    assert_ne!(vault_pid, child_pid, "--ttl supervises");
+}
+
+#[test]
 fn overlapping_secrets_are_masked_leftmost_longest() {
     let c = Cli::new();
     c.add("alpha", "OVERLAPKEY00000001", "OVERLAPKEY00000001EXTENDED");

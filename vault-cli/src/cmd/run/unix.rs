@@ -76,6 +76,25 @@ pub fn config_fd(_text: &str) -> CliResult<ConfigFd> {
     ))
 }
 
+/// Does `fd` go to `/dev/null`? Masking guards what someone can read, and nothing reads what
+/// goes there: such a stream is handed to the child as it is, with no pipe through us.
+fn discarded(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use rustix::fs::{fstat, stat, FileType};
+    match (fstat(fd), stat("/dev/null")) {
+        (Ok(a), Ok(null)) => {
+            FileType::from_raw_mode(a.st_mode) == FileType::CharacterDevice
+                && FileType::from_raw_mode(null.st_mode) == FileType::CharacterDevice
+                && a.st_rdev == null.st_rdev
+        }
+        _ => false,
+    }
+}
+
+/// Do both our stdout and stderr go to `/dev/null`?
+pub fn output_discarded() -> bool {
+    discarded(std::io::stdout().as_fd()) && discarded(std::io::stderr().as_fd())
+}
+
 /// A 1 MiB pipe buffer (Linux): fewer context switches between the bot and us.
 fn bigger_pipe(_fd: &impl AsFd) {
     #[cfg(target_os = "linux")]
@@ -185,11 +204,11 @@ pub fn supervise(
                 .map_err(|e| CliError::other(format!("pty: {e}")))
         };
         cmd.stdout(clone(slave)?);
-        cmd.stderr(if std::io::stderr().is_terminal() {
-            Stdio::from(clone(slave)?)
-        } else {
-            Stdio::piped()
-        });
+        if std::io::stderr().is_terminal() {
+            cmd.stderr(clone(slave)?);
+        } else if !discarded(std::io::stderr().as_fd()) {
+            cmd.stderr(Stdio::piped());
+        }
         if stdin_tty {
             cmd.stdin(clone(slave)?);
             // Keystrokes, Ctrl-C included, go to the pty as bytes; its line discipline signals
@@ -217,7 +236,13 @@ pub fn supervise(
     } else {
         cmd.process_group(0);
         if mask.is_some() {
-            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            // A stream that goes to /dev/null stays as it is (inherited): nothing to mask.
+            if !discarded(std::io::stdout().as_fd()) {
+                cmd.stdout(Stdio::piped());
+            }
+            if !discarded(std::io::stderr().as_fd()) {
+                cmd.stderr(Stdio::piped());
+            }
         }
     }
     let own_pgrp = own_process_group();

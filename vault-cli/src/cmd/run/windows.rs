@@ -22,6 +22,11 @@ pub fn exec(cmd: Command) -> CliResult<i32> {
     supervise(cmd, None, None)
 }
 
+/// Output sent to `NUL` is not recognised here: masking stays on for every stream.
+pub fn output_discarded() -> bool {
+    false
+}
+
 /// Windows has no sealed memfd: nothing to carry the config in.
 pub type ConfigFd = std::convert::Infallible;
 
