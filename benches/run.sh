@@ -2,7 +2,10 @@
 # Times whole commands side by side with peer tools, in one run, on this machine.
 # Needs: hyperfine, argon2 (reference C), age (Go), grep, python3 (for argon2-cffi, the
 # optimized C build). Prints the figures that docs/PERFORMANCE.md records.
+# Usage: benches/run.sh [kdf] [start] [mask] [rss] [scan]   (no argument: all of them)
 set -euo pipefail
+sections=" ${*:-kdf start mask rss scan} "
+want() { [[ "$sections" == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vault-target}"
 cargo build --release -q -p vault-cli
@@ -12,6 +15,7 @@ KDF="$CARGO_TARGET_DIR/release/examples/kdf_once"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, $(grep MemTotal /proc/meminfo | awk '{print int($2/1024/1024)" GiB"}'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
+if want kdf; then
 echo; echo "== 1. Argon2id at the default (256 MiB, t=3, p=4): vault-core vs the reference C argon2 (Debian)"
 [ "$(echo -n 'correct horse' | "$KDF" saltsaltsaltsalt 262144 3 4)" = "$(echo -n 'correct horse' | argon2 saltsaltsaltsalt -id -t 3 -k 262144 -p 4 -l 32 -r)" ] && echo "same output: yes"
 hyperfine -N --warmup 1 --runs 10 --export-json "$work/kdf.json" \
@@ -44,19 +48,26 @@ for _ in range(6):
     t=time.perf_counter(); hash_secret_raw(b"correct horse", b"saltsaltsaltsalt", 3, 262144, 4, 32, Type.ID); ts.append(time.perf_counter()-t)
 ts.sort(); print(f"argon2-cffi (optimized C, in-process): median {ts[len(ts)//2]*1000:.0f} ms")
 PY
+fi
 
-echo; echo "== 2. vault run --no-mask -- true (identity unlock) vs Go age -d of a tiny file"
+# One Binance-shaped bot: a 64-character alphanumeric key and secret, like the real ones.
+BKEY=vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A
+BSECRET=NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j
 export VAULT_PATH="$work/v/vault.age" XDG_STATE_HOME="$work/state"
 printf 'correct horse battery staple orbit\n' > "$work/pass"; chmod 600 "$work/pass"
 VAULT_PASSPHRASE_FILE="$work/pass" "$V" init >/dev/null
-printf 'BENCHKEY000000000000001\nBENCHSECRET00000000000001\n' | VAULT_PASSPHRASE_FILE="$work/pass" "$V" add b --exchange binance --withdrawals disabled --ip 127.0.0.1 --from-stdin 2>/dev/null
+printf '%s\n%s\n' "$BKEY" "$BSECRET" | VAULT_PASSPHRASE_FILE="$work/pass" "$V" add b --exchange binance --withdrawals disabled --ip 127.0.0.1 --from-stdin 2>/dev/null
 VAULT_PASSPHRASE_FILE="$work/pass" "$V" identity export --to "$work/id.txt" >/dev/null 2>&1
 echo hello | age -r "$(grep -o 'age1[0-9a-z]*' "$work/id.txt")" > "$work/tiny.age"
 export VAULT_IDENTITY_FILE="$work/id.txt"
+if want start; then
+echo; echo "== 2. vault run --no-mask -- true (identity unlock) vs Go age -d of a tiny file"
 hyperfine -N --warmup 3 --runs 50 "$V run --no-mask -- true" "age -d -i $work/id.txt $work/tiny.age"
 echo "-- the passphrase path, for reference (includes one default-parameter KDF):"
 hyperfine -N --warmup 1 --runs 5 "env VAULT_PASSPHRASE_FILE=$work/pass $V --unlock passphrase run --no-mask -- true"
+fi
 
+if want mask; then
 echo; echo "== 3. Masking: cat of a 200 MB text file, masked vs --no-mask"
 python3 - "$work/big.txt" <<'PY'
 import sys
@@ -65,18 +76,26 @@ with open(sys.argv[1],"wb") as f:
     n=200*1024*1024//len(line)
     f.write(line*n)
 PY
-# To /dev/null (the --no-mask run is then cat alone: it never copies a byte out), then to where
-# a bot's output really goes: a pipe (journald, a log shipper) and a file on disk.
-hyperfine -N --warmup 2 --runs 15 "sh -c '$V run -- cat $work/big.txt > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null'" \
-  "sh -c 'cat $work/big.txt | cat > /dev/null'"
-hyperfine -N --warmup 2 --runs 15 "sh -c '$V run -- cat $work/big.txt | cat > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt | cat > /dev/null'"
-hyperfine -N --warmup 2 --runs 15 "sh -c '$V run -- cat $work/big.txt > $work/out.txt'" "sh -c '$V run --no-mask -- cat $work/big.txt > $work/out.txt'"
-rm -f "$work/out.txt"
+# hyperfine -N sends stdout and stderr to /dev/null: both streams go nowhere, so vault execs.
+echo "-- a. stdout and stderr to /dev/null"
+hyperfine -N --warmup 2 --runs 20 "sh -c '$V run -- cat $work/big.txt > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null'"
+echo "-- b. stdout to /dev/null, stderr to a file (stderr is still masked)"
+hyperfine -N --warmup 2 --runs 20 "sh -c '$V run -- cat $work/big.txt > /dev/null 2>$work/err.txt'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null 2>$work/err.txt'"
+echo "-- c. to a pipe (journald, a log shipper)"
+hyperfine -N --warmup 2 --runs 30 "sh -c '$V run -- cat $work/big.txt | cat > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt | cat > /dev/null'"
+echo "-- d. to a regular file; and the floor of any design that sees the bytes: cat | cat"
+hyperfine -N --warmup 2 --runs 30 "sh -c '$V run -- cat $work/big.txt > $work/out.txt'" "sh -c '$V run --no-mask -- cat $work/big.txt > $work/out.txt'" \
+  "sh -c 'cat $work/big.txt | cat > $work/out.txt'"
+rm -f "$work/out.txt" "$work/big.txt"
+fi
 
+if want rss; then
 echo; echo "== 4. RSS of the supervising vault process after unlock"
 "$V" run -- sleep 2 & pid=$!; sleep 1
 grep -E 'VmRSS|VmHWM' "/proc/$pid/status"; wait $pid
+fi
 
+if want scan; then
 echo; echo "== 5. scan: a generated 1 GB tree with 100 bots, vault scan vs grep -rF -f patterns"
 python3 - "$work" <<'PY'
 import os, sys, random
@@ -103,3 +122,4 @@ i=0; while read -r k && read -r s; do
 done < "$work/bots"
 du -sh "$work/tree"
 hyperfine -N --warmup 1 --runs 5 -i "$V scan $work/tree" "grep -rF -f $work/patterns $work/tree"
+fi
