@@ -177,6 +177,36 @@ fn when_all_output_goes_to_dev_null_vault_execs_and_holds_no_secret() {
 }
 
 #[test]
+fn sd_notify_reaches_the_notify_socket_through_the_supervisor() {
+    // systemd's Type=notify with NotifyAccess=all: the bot (our child) sends READY=1 to
+    // $NOTIFY_SOCKET, which `vault run` leaves in its environment.
+    let Some(py) = require_program("python3", "sd_notify") else {
+        return;
+    };
+    let c = setup();
+    let sock_path = c.sb.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut cmd = c.cmd();
+    cmd.env("NOTIFY_SOCKET", &sock_path).args([
+        "run",
+        "--bot",
+        "alpha",
+        "--",
+        py.to_str().expect("utf8"),
+        "-c",
+        "import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET']); print(os.environ['EXCHANGE_SECRET'])",
+    ]);
+    let (code, out, err) = c.run_with(cmd, "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "<redacted:alpha>", "supervised (masking on)");
+    let mut buf = [0u8; 64];
+    let n = sock.recv(&mut buf).expect("READY=1 from the bot");
+    assert_eq!(&buf[..n], b"READY=1");
+}
+
+#[test]
 fn overlapping_secrets_are_masked_leftmost_longest() {
     let c = Cli::new();
     c.add("alpha", "OVERLAPKEY00000001", "OVERLAPKEY00000001EXTENDED");
