@@ -136,44 +136,30 @@ fn a_stream_that_goes_to_dev_null_is_handed_on_and_the_other_is_still_masked() {
 fn when_all_output_goes_to_dev_null_vault_execs_and_holds_no_secret() {
     let c = setup();
     let mark = c.sb.path().join("pid.txt");
-    let mut cmd = c.cmd();
-    cmd.args([
-        "run",
-        "--bot",
-        "alpha",
-        "--",
-        "sh",
-        "-c",
-        &format!("echo \"$VAULT_RUN $$\" > {}", mark.display()),
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    assert!(cmd.status().expect("run").success());
-    let text = std::fs::read_to_string(&mark).expect("mark");
-    let (vault_pid, child_pid) = text.trim().split_once(' ').expect("two pids");
+    // (vault's pid as the child sees it in VAULT_RUN, the child's own pid)
+    let pids = |extra: &[&str]| {
+        let script = format!("echo \"$VAULT_RUN $$\" > {}", mark.display());
+        let mut cmd = c.cmd();
+        cmd.args(["run", "--bot", "alpha"])
+            .args(extra)
+            .args(["--", "sh", "-c", &script])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        assert!(cmd.status().expect("run").success());
+        let text = std::fs::read_to_string(&mark).expect("mark");
+        let (v, c) = text.trim().split_once(' ').expect("two pids");
+        (v.to_string(), c.to_string())
+    };
+    let (vault_pid, child_pid) = pids(&[]);
     assert_eq!(
         vault_pid, child_pid,
         "the child replaced vault (exec): no supervisor holds the secrets"
     );
-    // With a TTL we must stay and supervise, output or not.
-    let mut cmd = c.cmd();
-    cmd.args([
-        "run",
-        "--bot",
-        "alpha",
-        "--ttl",
-        "1m",
-        "--",
-        "sh",
-        "-c",
-        &format!("echo \"$VAULT_RUN $$\" > {}", mark.display()),
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    assert!(cmd.status().expect("run").success());
-    let text = std::fs::read_to_string(&mark).expect("mark");
-    let (vault_pid, child_pid) = text.trim().split_once(' ').expect("two pids");
-    assert_ne!(vault_pid, child_pid, "--ttl supervises");
+    let (vault_pid, child_pid) = pids(&["--ttl", "1m"]);
+    assert_ne!(
+        vault_pid, child_pid,
+        "with --ttl vault stays and supervises"
+    );
 }
 
 #[test]
