@@ -86,6 +86,9 @@ hyperfine -N --warmup 2 --runs 30 "sh -c '$V run -- cat $work/big.txt | cat > /d
 echo "-- d. to a regular file; and the floor of any design that sees the bytes: cat | cat"
 hyperfine -N --warmup 2 --runs 30 "sh -c '$V run -- cat $work/big.txt > $work/out.txt'" "sh -c '$V run --no-mask -- cat $work/big.txt > $work/out.txt'" \
   "sh -c 'cat $work/big.txt | cat > $work/out.txt'"
+echo "-- e. the same data path with no masking, three ways (benches/pipe_floor.py): read+write, tee+read+splice, splice alone"
+hyperfine -N --warmup 2 --runs 20 "python3 benches/pipe_floor.py rw $work/big.txt $work/out.txt" \
+  "python3 benches/pipe_floor.py tee $work/big.txt $work/out.txt" "python3 benches/pipe_floor.py splice $work/big.txt $work/out.txt"
 rm -f "$work/out.txt" "$work/big.txt"
 fi
 
