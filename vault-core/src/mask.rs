@@ -65,14 +65,31 @@ impl Masker {
         if self.pending.is_empty() {
             // Fast path: scan the caller's buffer in place; only a held tail is copied.
             let release = self.scan(data, false, emit);
-            self.pending.extend_from_slice(&data[release..]);
+            self.hold(&data[release..]);
             return;
         }
-        self.pending.extend_from_slice(data);
+        self.hold(data);
         let pending = std::mem::take(&mut self.pending);
         let release = self.scan(&pending, false, emit);
         self.pending = pending;
         self.pending.drain(..release);
+    }
+
+    /// Appends to the held bytes, which are the child's raw output. A `Vec` that outgrows its
+    /// buffer would free the old one unwiped, so growing moves into a new zeroizing buffer
+    /// and the old one is wiped as it drops.
+    fn hold(&mut self, data: &[u8]) {
+        let need = self.pending.len() + data.len();
+        if need > self.pending.capacity() {
+            let mut grown = Zeroizing::new(Vec::with_capacity(
+                need.max(self.pending.capacity().saturating_mul(2)),
+            ));
+            grown.extend_from_slice(&self.pending);
+            grown.extend_from_slice(data);
+            self.pending = grown;
+        } else {
+            self.pending.extend_from_slice(data);
+        }
     }
 
     /// Masks a whole, finished text (an error message from elsewhere) in one go.
@@ -224,6 +241,24 @@ mod tests {
         let json = serde_json::to_string(&serde_json::json!({"k": s})).expect("json");
         let masked = mask_chunks(&[s], &[&json]);
         assert!(!masked.contains("secret-x"), "{masked}");
+    }
+
+    #[test]
+    fn held_bytes_that_outgrow_their_buffer_are_still_masked() {
+        let mut m = Masker::new(&["SECRET123"], "b");
+        let mut out = Vec::new();
+        m.feed(b"x SEC", &mut out);
+        let mut big = vec![b'.'; 600 * 1024];
+        big[..6].copy_from_slice(b"RET123");
+        big[300 * 1024..300 * 1024 + 9].copy_from_slice(b"SECRET123");
+        m.feed(&big, &mut out);
+        m.finish(&mut out);
+        assert!(out.starts_with(b"x <redacted:b>..."));
+        assert_eq!(
+            out.windows(14).filter(|w| w == b"<redacted:b>..").count(),
+            2
+        );
+        assert_eq!(out.len(), 2 + 2 * 12 + 600 * 1024 - 6 - 9);
     }
 
     #[test]
