@@ -174,6 +174,14 @@ fn add_refuses_withdrawals_known_keys_and_bad_names_and_writes_nothing() {
         "k-0000000000003\ns-000000000003\n",
     );
     assert_eq!(code, 1, "OKX needs a passphrase: {err}");
+    let huge = format!("{}\ns-000000000004\n", "k".repeat(70 * 1024));
+    let (code, _, err) = c.run(
+        &["add", "delta", "--exchange", "binance", "--from-stdin"],
+        &huge,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("more than 64 KiB"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert_eq!(
         std::fs::read(c.vault()).expect("read"),
         before,

@@ -91,13 +91,27 @@ pub fn new_passphrase(file: Option<&Path>) -> CliResult<SecretString> {
     Ok(p)
 }
 
+/// The most stdin may hold: a key, a secret, a passphrase and a PEM key are far smaller.
+/// The buffer is allocated once at this size, because a buffer that grows leaves its old
+/// copies behind unwiped; more is refused, not grown into.
+const STDIN_MAX: usize = 64 * 1024;
+
 /// Reads all of stdin into zeroizing memory.
 fn stdin_all() -> CliResult<Zeroizing<String>> {
-    let mut s = Zeroizing::new(String::new());
+    let mut buf = Zeroizing::new(Vec::with_capacity(STDIN_MAX + 1));
     std::io::stdin()
-        .read_to_string(&mut s)
+        .take(STDIN_MAX as u64 + 1)
+        .read_to_end(&mut buf)
         .map_err(|e| CliError::other(format!("cannot read stdin: {e}")))?;
-    Ok(s)
+    if buf.len() > STDIN_MAX {
+        return Err(CliError::other(
+            "stdin holds more than 64 KiB: give only the values, one per line (key, secret, then passphrase)",
+        ));
+    }
+    let text = std::str::from_utf8(&buf).map_err(|_| {
+        CliError::other("stdin is not UTF-8 text: give the values as text, one per line")
+    })?;
+    Ok(Zeroizing::new(text.to_string()))
 }
 
 /// Splits stdin into values: one per line; a value starting with `-----BEGIN` runs through
@@ -108,7 +122,10 @@ pub fn split_values(text: &str) -> CliResult<Vec<SecretValue>> {
     while let Some(line) = lines.next() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim_start().starts_with("-----BEGIN") {
-            let mut pem = Zeroizing::new(String::from(line.trim()));
+            // Sized for the rest of the text up front: the PEM never outgrows (and so never
+            // leaves behind) its buffer.
+            let mut pem = Zeroizing::new(String::with_capacity(text.len()));
+            pem.push_str(line.trim());
             let mut closed = false;
             for l in lines.by_ref() {
                 pem.push('\n');
@@ -191,16 +208,21 @@ fn to_value(s: SecretString) -> SecretValue {
 
 fn read_pem_prompt() -> CliResult<SecretValue> {
     crate::output::note("paste the PEM private key (hidden), ending with its -----END line:");
-    let mut pem = Zeroizing::new(String::new());
+    const PEM_MAX: usize = 16 * 1024;
+    // Allocated once: a growing String would leave unwiped copies of the key behind.
+    let mut pem = Zeroizing::new(String::with_capacity(PEM_MAX));
     loop {
         let line = prompt("PEM line")?;
-        pem.push_str(line.expose_secret().trim());
-        pem.push('\n');
-        if line.expose_secret().trim_start().starts_with("-----END") {
-            break;
+        let line = line.expose_secret().trim();
+        if pem.len() + line.len() + 1 > PEM_MAX {
+            return Err(CliError::other(
+                "that PEM key is longer than 16 KiB: paste only the key, from -----BEGIN to -----END",
+            ));
         }
-        if pem.len() > 16 * 1024 {
-            return Err(CliError::other("that PEM key is too long"));
+        pem.push_str(line);
+        pem.push('\n');
+        if line.starts_with("-----END") {
+            break;
         }
     }
     Ok(SecretValue::new(pem.to_string()))
