@@ -49,7 +49,7 @@ impl Masker {
             patterns,
             ac,
             replacement: format!("<redacted:{bot}>").into_bytes(),
-            pending: Zeroizing::new(Vec::with_capacity(256 * 1024)),
+            pending: Zeroizing::new(Vec::with_capacity(4096)),
         }
     }
 
