@@ -3,7 +3,8 @@
 //! This module chooses the bot and the names, builds the child's environment and masks its
 //! output; starting and supervising the child is per platform:
 //! - Unix (`run/unix.rs`): without masking and without a TTL the child replaces this process
-//!   (exec), so no parent holds the secrets. Otherwise we supervise: the child gets its own
+//!   (exec), so no parent holds the secrets. Output that goes to `/dev/null` needs no masking:
+//!   such a stream is handed to the child as it is, and when both do, we exec. Otherwise we supervise: the child gets its own
 //!   process group (so a signal reaches it exactly once), we forward INT TERM HUP QUIT USR1
 //!   USR2 WINCH, reap every child (we may be PID 1 in a container), give it a pty when our
 //!   output is a terminal, and exit with its status.
