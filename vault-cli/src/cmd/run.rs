@@ -3,9 +3,9 @@
 //! This module chooses the bot and the names, builds the child's environment and masks its
 //! output; starting and supervising the child is per platform:
 //! - Unix (`run/unix.rs`): without masking and without a TTL the child replaces this process
-//!   (exec), so no parent holds the secrets. Output that goes to `/dev/null` needs no masking:
-//!   such a stream is handed to the child as it is, and when both do, we exec. Otherwise we supervise: the child gets its own
-//!   process group (so a signal reaches it exactly once), we forward INT TERM HUP QUIT USR1
+//!   (exec), so no parent holds the secrets. Output that goes to `/dev/null` needs no
+//!   masking: such a stream is handed to the child as it is, and when both do, we exec.
+//!   Otherwise we supervise: the child gets its own process group (so a signal reaches it exactly once), we forward INT TERM HUP QUIT USR1
 //!   USR2 WINCH, reap every child (we may be PID 1 in a container), give it a pty when our
 //!   output is a terminal, and exit with its status.
 //! - Windows (`run/windows.rs`): there is no exec, so we always wait for the child; console
@@ -34,6 +34,21 @@ use unix as os;
 mod windows;
 #[cfg(windows)]
 use windows as os;
+
+/// Which of our output streams someone reads. One that goes to `/dev/null` reaches no one:
+/// it is handed to the child as it is, not masked.
+#[derive(Clone, Copy)]
+pub(crate) struct Watched {
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// What the supervisor masks: the bot's secrets, its name (for `<redacted:BOT>`), and which
+/// streams go somewhere.
+pub(crate) type Masking<'a> = (&'a [&'a str], &'a str, Watched);
+
+/// The child's output is read this much at a time, through pipes of the same size.
+pub(crate) const CHUNK: usize = 1 << 20;
 
 /// Is the program freqtrade (`freqtrade ...` or `python -m freqtrade ...`)?
 pub fn is_freqtrade(cmd: &[OsString]) -> bool {
@@ -191,7 +206,8 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     let delivery = plan(bot, names, a.deliver)?;
     // Masking guards what someone reads. Output that goes to /dev/null reaches no one: when
     // both streams go there, nothing needs us in between (and without --ttl we exec).
-    let mask = !a.no_mask && !os::output_discarded();
+    let watched = os::watched();
+    let mask = !a.no_mask && (watched.stdout || watched.stderr);
     let masker_secrets: Vec<SecretValue> = if mask {
         bot.secret_values()
             .into_iter()
@@ -257,7 +273,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     let masker_refs: Vec<&str> = masker_secrets.iter().map(|s| s.expose()).collect();
     let status = os::supervise(
         cmd,
-        mask.then_some((masker_refs.as_slice(), bot_name.as_str())),
+        mask.then_some((masker_refs.as_slice(), bot_name.as_str(), watched)),
         ttl,
     )?;
     // The config memfd stayed open until the child ended: freqtrade re-reads it on /reload_config.
@@ -308,7 +324,7 @@ impl<W: Write> Sink<W> {
 /// Copies the child's output to ours through the masker, as it comes. Clean text goes out
 /// straight from the read buffer (no copy); a chunk with a secret in it is written in pieces.
 pub(crate) fn pump(mut from: impl Read, to: impl Write, mut masker: Masker) {
-    let mut buf = Zeroizing::new(vec![0u8; 1 << 20]);
+    let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
     let mut sink = Sink { to, broken: false };
     loop {
         let n = match from.read(&mut buf) {

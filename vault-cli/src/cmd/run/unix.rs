@@ -14,7 +14,7 @@ use std::time::Duration;
 use signal_hook::consts::signal::*;
 use vault_core::mask::Masker;
 
-use super::{pump, spawn_error};
+use super::{pump, spawn_error, Masking, Watched};
 use crate::error::{code, CliError, CliResult};
 use crate::{output, sys};
 
@@ -76,29 +76,26 @@ pub fn config_fd(_text: &str) -> CliResult<ConfigFd> {
     ))
 }
 
-/// Does `fd` go to `/dev/null`? Masking guards what someone can read, and nothing reads what
-/// goes there: such a stream is handed to the child as it is, with no pipe through us.
-fn discarded(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+/// Which of our stdout and stderr go somewhere other than `/dev/null`.
+pub fn watched() -> Watched {
     use rustix::fs::{fstat, stat, FileType};
-    match (fstat(fd), stat("/dev/null")) {
-        (Ok(a), Ok(null)) => {
-            FileType::from_raw_mode(a.st_mode) == FileType::CharacterDevice
-                && FileType::from_raw_mode(null.st_mode) == FileType::CharacterDevice
-                && a.st_rdev == null.st_rdev
-        }
-        _ => false,
+    let is_char =
+        |st: &rustix::fs::Stat| FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice;
+    let null = stat("/dev/null").ok().filter(is_char);
+    let goes_somewhere = |fd: std::os::fd::BorrowedFd<'_>| match (&null, fstat(fd)) {
+        (Some(null), Ok(st)) => !(is_char(&st) && st.st_rdev == null.st_rdev),
+        _ => true,
+    };
+    Watched {
+        stdout: goes_somewhere(std::io::stdout().as_fd()),
+        stderr: goes_somewhere(std::io::stderr().as_fd()),
     }
 }
 
-/// Do both our stdout and stderr go to `/dev/null`?
-pub fn output_discarded() -> bool {
-    discarded(std::io::stdout().as_fd()) && discarded(std::io::stderr().as_fd())
-}
-
-/// A 1 MiB pipe buffer (Linux): fewer context switches between the bot and us.
+/// A pipe buffer of one read's size (Linux): fewer context switches between the bot and us.
 fn bigger_pipe(_fd: &impl AsFd) {
     #[cfg(target_os = "linux")]
-    let _ = rustix::pipe::fcntl_setpipe_size(_fd, 1 << 20);
+    let _ = rustix::pipe::fcntl_setpipe_size(_fd, super::CHUNK);
 }
 
 /// Our process group. On Linux read from /proc rather than with rustix's getpgrp, which
@@ -181,11 +178,7 @@ fn open_pty() -> CliResult<(std::fs::File, std::fs::File)> {
     Ok((std::fs::File::from(master), slave))
 }
 
-pub fn supervise(
-    mut cmd: Command,
-    mask: Option<(&[&str], &str)>,
-    ttl: Option<u64>,
-) -> CliResult<i32> {
+pub fn supervise(mut cmd: Command, mask: Option<Masking<'_>>, ttl: Option<u64>) -> CliResult<i32> {
     let mut sigs = signal_hook::iterator::Signals::new(FORWARDED.iter().copied().chain([SIGCHLD]))
         .map_err(|e| CliError::other(format!("cannot install signal handlers: {e}")))?;
     let stdin = std::io::stdin();
@@ -206,7 +199,7 @@ pub fn supervise(
         cmd.stdout(clone(slave)?);
         if std::io::stderr().is_terminal() {
             cmd.stderr(clone(slave)?);
-        } else if !discarded(std::io::stderr().as_fd()) {
+        } else if mask.is_some_and(|(_, _, w)| w.stderr) {
             cmd.stderr(Stdio::piped());
         }
         if stdin_tty {
@@ -235,12 +228,12 @@ pub fn supervise(
         master_reader = Some(clone(master)?);
     } else {
         cmd.process_group(0);
-        if mask.is_some() {
+        if let Some((_, _, watched)) = mask {
             // A stream that goes to /dev/null stays as it is (inherited): nothing to mask.
-            if !discarded(std::io::stdout().as_fd()) {
+            if watched.stdout {
                 cmd.stdout(Stdio::piped());
             }
-            if !discarded(std::io::stderr().as_fd()) {
+            if watched.stderr {
                 cmd.stderr(Stdio::piped());
             }
         }
@@ -263,7 +256,7 @@ pub fn supervise(
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let mut child = child;
     let mut pumps = 0;
-    if let Some((secrets, bot)) = mask {
+    if let Some((secrets, bot, _)) = mask {
         // One masker, built once; each stream gets its own copy (its own held tail).
         let masker = Masker::new(secrets, bot);
         let mut start_pump = |from: Box<dyn Read + Send>, to: Box<dyn Write + Send>| {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use vault_core::mask::Masker;
 
-use super::{pump, spawn_error};
+use super::{pump, spawn_error, Masking, Watched};
 use crate::error::{code, CliError, CliResult};
 use crate::{output, sys};
 
@@ -22,9 +22,12 @@ pub fn exec(cmd: Command) -> CliResult<i32> {
     supervise(cmd, None, None)
 }
 
-/// Output sent to `NUL` is not recognised here: masking stays on for every stream.
-pub fn output_discarded() -> bool {
-    false
+/// Output sent to `NUL` is not recognised here: every stream is masked.
+pub fn watched() -> Watched {
+    Watched {
+        stdout: true,
+        stderr: true,
+    }
 }
 
 /// Windows has no sealed memfd: nothing to carry the config in.
@@ -43,20 +46,21 @@ pub fn config_fd(_text: &str) -> CliResult<ConfigFd> {
 }
 
 /// Starts the child, masks its output, waits (ending it at the TTL), returns its exit code.
-pub fn supervise(
-    mut cmd: Command,
-    mask: Option<(&[&str], &str)>,
-    ttl: Option<u64>,
-) -> CliResult<i32> {
+pub fn supervise(mut cmd: Command, mask: Option<Masking<'_>>, ttl: Option<u64>) -> CliResult<i32> {
     sys::survive_console_ctrl();
-    if mask.is_some() {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if let Some((_, _, watched)) = mask {
+        if watched.stdout {
+            cmd.stdout(Stdio::piped());
+        }
+        if watched.stderr {
+            cmd.stderr(Stdio::piped());
+        }
     }
     let mut child = cmd.spawn().map_err(|e| spawn_error(cmd.get_program(), e))?;
     drop(cmd);
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let mut pumps = 0;
-    if let Some((secrets, bot)) = mask {
+    if let Some((secrets, bot, _)) = mask {
         let masker = Masker::new(secrets, bot);
         if let Some(out) = child.stdout.take() {
             let (m, tx) = (masker.clone(), done_tx.clone());
