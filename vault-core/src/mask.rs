@@ -44,12 +44,13 @@ impl Masker {
             .build(patterns.iter().map(|p| p.as_slice()))
             .ok()
             .filter(|_| !patterns.is_empty());
+        let max_len = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
         Masker {
-            max_len: patterns.iter().map(|p| p.len()).max().unwrap_or(0),
+            max_len,
             patterns,
             ac,
             replacement: format!("<redacted:{bot}>").into_bytes(),
-            pending: Zeroizing::new(Vec::with_capacity(4096)),
+            pending: Zeroizing::new(Vec::with_capacity(2 * max_len)),
         }
     }
 
@@ -61,23 +62,34 @@ impl Masker {
     /// Masks `data`, handing what can be released to `emit` in order, piece by piece: runs of
     /// the caller's own bytes (not copied) and replacements. A writer can send each piece
     /// straight out, with no copy of the clean text.
-    pub fn feed_with(&mut self, data: &[u8], emit: &mut dyn FnMut(&[u8])) {
-        if self.pending.is_empty() {
-            // Fast path: scan the caller's buffer in place; only a held tail is copied.
-            let release = self.scan(data, false, emit);
-            self.hold(&data[release..]);
-            return;
+    pub fn feed_with(&mut self, mut data: &[u8], emit: &mut dyn FnMut(&[u8])) {
+        if !self.pending.is_empty() {
+            // A held tail: only it and the next `max_len` bytes can hold a secret across the
+            // seam, so only those are joined (a big read is never copied whole).
+            let tail = self.pending.len();
+            let seam = data.len().min(self.max_len);
+            self.hold(&data[..seam]);
+            let pending = std::mem::take(&mut self.pending);
+            let release = self.scan(&pending, false, emit);
+            self.pending = pending;
+            if seam == data.len() {
+                self.pending.drain(..release);
+                return;
+            }
+            // The joined bytes were longer than any secret, so nothing that was held is
+            // still undecided (`release > tail`): go on in place in `data`.
+            self.pending.clear();
+            data = &data[release.saturating_sub(tail)..];
         }
-        self.hold(data);
-        let pending = std::mem::take(&mut self.pending);
-        let release = self.scan(&pending, false, emit);
-        self.pending = pending;
-        self.pending.drain(..release);
+        // Scan the caller's buffer in place; only a held tail is copied.
+        let release = self.scan(data, false, emit);
+        self.hold(&data[release..]);
     }
 
-    /// Appends to the held bytes, which are the child's raw output. A `Vec` that outgrows its
-    /// buffer would free the old one unwiped, so growing moves into a new zeroizing buffer
-    /// and the old one is wiped as it drops.
+    /// Appends to the held bytes, which are the child's raw output. They stay under twice the
+    /// longest secret, the capacity `new` gives them; should they ever outgrow it, they move
+    /// into a new zeroizing buffer and the old one is wiped as it drops (a `Vec` that grows
+    /// would free it unwiped).
     fn hold(&mut self, data: &[u8]) {
         let need = self.pending.len() + data.len();
         if need > self.pending.capacity() {
@@ -244,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn held_bytes_that_outgrow_their_buffer_are_still_masked() {
+    fn a_held_tail_joined_with_a_big_read_is_masked_across_the_seam_and_after_it() {
         let mut m = Masker::new(&["SECRET123"], "b");
         let mut out = Vec::new();
         m.feed(b"x SEC", &mut out);
@@ -259,6 +271,31 @@ mod tests {
             2
         );
         assert_eq!(out.len(), 2 + 2 * 12 + 600 * 1024 - 6 - 9);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn how_output_is_split_into_writes_never_changes_what_comes_out(
+            text in proptest::collection::vec(proptest::sample::select(b"SECRT123abk3y.\n".to_vec()), 0..400),
+            cuts in proptest::collection::vec(0usize..60, 0..20),
+        ) {
+            let secrets = ["SECRET123", "SECRET123abc", "k3y", "T1"];
+            let mut whole = Vec::new();
+            let mut m = Masker::new(&secrets, "b");
+            m.feed(&text, &mut whole);
+            m.finish(&mut whole);
+            let mut split = Vec::new();
+            let mut m = Masker::new(&secrets, "b");
+            let mut rest = &text[..];
+            for c in cuts {
+                let (a, b) = rest.split_at(c.min(rest.len()));
+                m.feed_with(a, &mut |p| split.extend_from_slice(p));
+                rest = b;
+            }
+            m.feed_with(rest, &mut |p| split.extend_from_slice(p));
+            m.finish_with(&mut |p| split.extend_from_slice(p));
+            proptest::prop_assert_eq!(split, whole);
+        }
     }
 
     #[test]
