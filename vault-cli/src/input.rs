@@ -108,10 +108,16 @@ fn stdin_all() -> CliResult<Zeroizing<String>> {
             "stdin holds more than 64 KiB: give only the values, one per line (key, secret, then passphrase)",
         ));
     }
-    let text = std::str::from_utf8(&buf).map_err(|_| {
-        CliError::other("stdin is not UTF-8 text: give the values as text, one per line")
-    })?;
-    Ok(Zeroizing::new(text.to_string()))
+    // The bytes become the String in place (no second copy); refused bytes are wiped.
+    match String::from_utf8(std::mem::take(&mut *buf)) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            Err(CliError::other(
+                "stdin is not UTF-8 text: give the values as text, one per line",
+            ))
+        }
+    }
 }
 
 /// Splits stdin into values: one per line; a value starting with `-----BEGIN` runs through
