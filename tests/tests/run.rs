@@ -16,10 +16,15 @@ fn setup() -> Cli {
     c
 }
 
+/// `vault run --bot alpha ARGS`, not started yet (for tests that choose its stdio).
+fn run_cmd(c: &Cli, args: &[&str]) -> std::process::Command {
+    let mut cmd = c.cmd();
+    cmd.args(["run", "--bot", "alpha"]).args(args);
+    cmd
+}
+
 fn run(c: &Cli, args: &[&str]) -> (i32, String, String) {
-    let mut full = vec!["run", "--bot", "alpha"];
-    full.extend_from_slice(args);
-    c.run(&full, "")
+    c.run_with(run_cmd(c, args), "")
 }
 
 #[test]
@@ -107,19 +112,19 @@ fn a_secret_split_across_two_writes_with_a_pause_is_masked() {
 #[test]
 fn a_stream_that_goes_to_dev_null_is_handed_on_and_the_other_is_still_masked() {
     let c = setup();
-    let mut cmd = c.cmd();
-    cmd.args([
-        "run",
-        "--bot",
-        "alpha",
-        "--",
-        "sh",
-        "-c",
-        "p=$(readlink /proc/$$/fd/1); echo $p >&2; echo $EXCHANGE_SECRET >&2; echo $EXCHANGE_SECRET",
-    ])
+    let out = run_cmd(
+        &c,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "p=$(readlink /proc/$$/fd/1); echo $p >&2; echo $EXCHANGE_SECRET >&2; echo $EXCHANGE_SECRET",
+        ],
+    )
     .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    let out = cmd.output().expect("run");
+    .stderr(Stdio::piped())
+    .output()
+    .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
@@ -139,13 +144,13 @@ fn when_all_output_goes_to_dev_null_vault_execs_and_holds_no_secret() {
     // (vault's pid as the child sees it in VAULT_RUN, the child's own pid)
     let pids = |extra: &[&str]| {
         let script = format!("echo \"$VAULT_RUN $$\" > {}", mark.display());
-        let mut cmd = c.cmd();
-        cmd.args(["run", "--bot", "alpha"])
-            .args(extra)
-            .args(["--", "sh", "-c", &script])
+        let mut args = extra.to_vec();
+        args.extend(["--", "sh", "-c", &script]);
+        let status = run_cmd(&c, &args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        assert!(cmd.status().expect("run").success());
+            .stderr(Stdio::null())
+            .status();
+        assert!(status.expect("run").success());
         let text = std::fs::read_to_string(&mark).expect("mark");
         let (v, c) = text.trim().split_once(' ').expect("two pids");
         (v.to_string(), c.to_string())
@@ -174,16 +179,16 @@ fn sd_notify_reaches_the_notify_socket_through_the_supervisor() {
     let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).expect("bind");
     sock.set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let mut cmd = c.cmd();
-    cmd.env("NOTIFY_SOCKET", &sock_path).args([
-        "run",
-        "--bot",
-        "alpha",
-        "--",
-        py.to_str().expect("utf8"),
-        "-c",
-        "import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET']); print(os.environ['EXCHANGE_SECRET'])",
-    ]);
+    let mut cmd = run_cmd(
+        &c,
+        &[
+            "--",
+            py.to_str().expect("utf8"),
+            "-c",
+            "import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET']); print(os.environ['EXCHANGE_SECRET'])",
+        ],
+    );
+    cmd.env("NOTIFY_SOCKET", &sock_path);
     let (code, out, err) = c.run_with(cmd, "");
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "<redacted:alpha>", "supervised (masking on)");
