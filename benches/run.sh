@@ -50,7 +50,8 @@ ts.sort(); print(f"argon2-cffi (optimized C, in-process): median {ts[len(ts)//2]
 PY
 fi
 
-# One Binance-shaped bot: a 64-character alphanumeric key and secret, like the real ones.
+# One Binance-shaped bot: the key and secret of Binance's published signing example
+# (shared/reference/exchanges.md), 64 alphanumeric characters like real ones; not a live key.
 BKEY=vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A
 BSECRET=NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j
 export VAULT_PATH="$work/v/vault.age" XDG_STATE_HOME="$work/state"
