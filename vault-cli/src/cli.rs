@@ -125,8 +125,13 @@ pub enum Command {
     },
     /// Change the passphrase (re-wraps the passphrase slot).
     Passwd {
+        /// Read the new passphrase from the first line of this 0600 file instead of prompting.
         #[arg(long, env = "VAULT_NEW_PASSPHRASE_FILE", value_name = "PATH")]
         new_passphrase_file: Option<PathBuf>,
+        /// Argon2id memory in MiB for the re-wrapped slot (default: the vault's own, or the
+        /// largest default that fits this machine).
+        #[arg(long, value_name = "MIB")]
+        kdf_memory: Option<u32>,
     },
     /// New identity: re-encrypt everything and re-wrap every slot.
     Rekey {

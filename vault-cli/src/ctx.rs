@@ -47,9 +47,18 @@ impl Ctx {
         })
     }
 
+    /// The library's options, with what only the CLI reads: `VAULT_LOCK_TIMEOUT` and the
+    /// machine's MemAvailable.
     pub fn opts(&self) -> OpenOptions {
         let mut o = OpenOptions::new(&self.state_dir);
         o.accept_rollback = self.g.accept_rollback;
+        if let Some(secs) = std::env::var("VAULT_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+        {
+            o.lock_timeout = std::time::Duration::from_secs(secs);
+        }
+        o.memory_available_kib = mem_available_kib();
         o
     }
 
@@ -92,7 +101,7 @@ impl Ctx {
                 }
                 Err(e @ Error::KdfParams(_)) => Err(CliError::new(
                     code::INTEGRITY,
-                    format!("{e}: the passphrase slot asks for more work than allowed, so the file was probably tampered with"),
+                    format!("{e}: the passphrase slot asks for more work than any vault writes, so the file was probably tampered with; restore it from a backup"),
                 )),
                 Err(e) => Err(e.into()),
             }
@@ -151,30 +160,101 @@ impl Ctx {
                 return Err(nothing_worked(&tried));
             }
         }
-        // Passphrase: file, else prompt on a terminal.
-        let pass: Option<SecretString> = match &self.g.passphrase_file {
-            Some(p) => Some(input::read_passphrase_file(p)?),
-            None if input::has_tty() => Some(input::prompt("Vault passphrase")?),
-            None => {
-                tried.push("passphrase: no terminal to prompt on, and no --passphrase-file / VAULT_PASSPHRASE_FILE".into());
-                None
+        // Passphrase: file, else prompt on a terminal (three tries, as sudo gives).
+        match &self.g.passphrase_file {
+            Some(p) => {
+                let pass = input::read_passphrase_file(p)?;
+                if let Some(v) = attempt(Unlock::Passphrase(&pass), "passphrase", &mut tried)? {
+                    return Ok(v);
+                }
             }
-        };
-        if let Some(pass) = pass {
-            if let Some(v) = attempt(Unlock::Passphrase(&pass), "passphrase", &mut tried)? {
-                return Ok(v);
+            None if input::has_tty() => {
+                for n in 1..=PROMPT_TRIES {
+                    let pass = input::prompt("Vault passphrase")?;
+                    match file.unlock(Unlock::Passphrase(&pass)) {
+                        Ok(v) => {
+                            if self.g.verbose {
+                                output::note("unlocked with the passphrase");
+                            }
+                            for w in v.warnings() {
+                                output::warn(w);
+                            }
+                            return Ok(v);
+                        }
+                        Err(Error::WrongPassphraseOrTamperedSlot) if n < PROMPT_TRIES => {
+                            output::warn("wrong passphrase (or a modified slot); try again");
+                        }
+                        Err(e @ Error::WrongPassphraseOrTamperedSlot) => {
+                            return Err(CliError::new(
+                                code::UNLOCK,
+                                format!("{e}: {PROMPT_TRIES} tries failed; nothing was changed"),
+                            ))
+                        }
+                        Err(e @ Error::KdfParams(_)) => {
+                            return Err(CliError::new(
+                                code::INTEGRITY,
+                                format!("{e}: the passphrase slot asks for more work than any vault writes, so the file was probably tampered with; restore it from a backup"),
+                            ))
+                        }
+                        Err(e @ Error::NotEnoughMemory { .. }) => {
+                            return Err(not_enough_memory(e, &tried))
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
+            None => tried.push("passphrase: no terminal to prompt on, and no --passphrase-file / VAULT_PASSPHRASE_FILE".into()),
         }
         Err(nothing_worked(&tried))
     }
 }
 
-fn nothing_worked(tried: &[String]) -> CliError {
+/// How many times a terminal user may type the passphrase.
+const PROMPT_TRIES: u32 = 3;
+
+/// MemAvailable from /proc/meminfo (Linux), in KiB.
+fn mem_available_kib() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    vault_core::kdf::parse_mem_available_kib(&text)
+}
+
+/// Not enough memory for the passphrase slot: exit 3, with what is needed, what is free and
+/// the other ways in.
+fn not_enough_memory(e: Error, tried: &[String]) -> CliError {
+    let others = if tried.is_empty() {
+        String::new()
+    } else {
+        format!(" (tried: {})", tried.join("; "))
+    };
     CliError::new(
         code::UNLOCK,
         format!(
-            "could not unlock the vault. Tried: {}. Give --passphrase-file, --identity, or run on a terminal",
-            tried.join("; ")
+            "{e}{others}; free memory and try again, or unlock another way: --identity FILE, the keyring slot (`vault keyring enable`), or `vault unlock` for a session; once unlocked, `vault passwd --kdf-memory MIB` lowers the cost"
+        ),
+    )
+}
+
+fn nothing_worked(tried: &[String]) -> CliError {
+    if tried.iter().any(|t| t.starts_with("passphrase: the passphrase slot needs")) {
+        return CliError::new(
+            code::UNLOCK,
+            format!(
+                "could not unlock the vault. Tried: {}. Free memory, or unlock with --identity FILE, the keyring slot or `vault unlock`; once unlocked, `vault passwd --kdf-memory MIB` lowers the cost",
+                tried.join("; ")
+            ),
+        );
+    }
+    let on_tty = input::has_tty();
+    CliError::new(
+        code::UNLOCK,
+        format!(
+            "could not unlock the vault. Tried: {}. {}",
+            tried.join("; "),
+            if on_tty {
+                "Check the passphrase or identity given"
+            } else {
+                "Give --passphrase-file, --identity, or run on a terminal"
+            }
         ),
     )
 }

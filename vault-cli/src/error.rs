@@ -67,7 +67,14 @@ fn next_step(e: &Error) -> &'static str {
         Error::BotExists(_) => "choose another name, or `vault rotate` the existing bot",
         Error::NoSlot(_) => "use another unlock method (`vault doctor` lists them)",
         Error::KdfParams(_) => "choose parameters between the floor and the ceiling (see `vault init --help`)",
-        _ => "",
+        Error::FileNotFound(_) => "check the path you gave (flag or environment variable)",
+        Error::NotAFile { .. } => "point the flag or variable at the file itself",
+        Error::NotEnoughMemory { .. } => {
+            "free memory, or unlock another way (--identity, the keyring slot, `vault unlock` in a session), then lower the cost with `vault passwd --kdf-memory MIB`"
+        }
+        Error::ConcurrentRekey => "another vault command re-keyed the vault; run the command again",
+        Error::Crypto(_) => "this should not happen; report it (nothing was written)",
+        Error::Policy(_) | Error::InvalidInput(_) | Error::Io { .. } => "",
     }
 }
 
@@ -79,7 +86,7 @@ impl From<Error> for CliError {
             ErrorKind::Refused => code::REFUSED,
             ErrorKind::NoSuchBot => code::NO_SUCH_BOT,
             ErrorKind::Locked => code::LOCKED,
-            _ => code::OTHER,
+            ErrorKind::Other => code::OTHER,
         };
         let next = next_step(&e);
         let message = if next.is_empty() {

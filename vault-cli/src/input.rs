@@ -49,18 +49,42 @@ pub fn prompt(label: &str) -> CliResult<SecretString> {
         .map_err(|e| CliError::other(format!("cannot read {label}: {e}")))
 }
 
-/// The passphrase strength rule: zxcvbn score >= 3, or five or more words.
+/// The rule, as the prompt states it.
+pub const PASSPHRASE_RULE: &str =
+    "five or more different, uncommon words, or a password that zxcvbn scores 3 or more";
+
+/// A word counts toward the five only if it has three letters or more and zxcvbn needs at
+/// least this many guesses for it alone: `password`, `qwerty` or `aaa` do not count.
+const UNCOMMON_WORD_GUESSES: f64 = 1000.0;
+
+/// How many different, uncommon words `p` has.
+fn uncommon_words(p: &str) -> usize {
+    let mut seen: Vec<String> = Vec::new();
+    for w in p.split(|c: char| c.is_whitespace() || c == '-' || c == '_' || c == '.' || c == ',') {
+        if w.chars().filter(|c| c.is_alphabetic()).count() < 3 {
+            continue;
+        }
+        let lower = zeroize::Zeroizing::new(w.to_lowercase());
+        if seen.iter().any(|s| *s == *lower) {
+            continue;
+        }
+        if (zxcvbn::zxcvbn(&lower, &[]).guesses() as f64) < UNCOMMON_WORD_GUESSES {
+            continue;
+        }
+        seen.push(lower.to_string());
+    }
+    let n = seen.len();
+    for s in &mut seen {
+        zeroize::Zeroize::zeroize(s);
+    }
+    n
+}
+
+/// The passphrase strength rule: zxcvbn score >= 3, or five or more different, uncommon words.
 pub fn check_strength(pass: &SecretString) -> CliResult<()> {
     let p = pass.expose_secret();
-    let words = p
-        .split(|c: char| c.is_whitespace() || c == '-' || c == '_' || c == '.')
-        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
-        .count();
-    if words >= 5 {
-        return Ok(());
-    }
     let est = zxcvbn::zxcvbn(p, &[]);
-    if est.score() >= zxcvbn::Score::Three {
+    if est.score() >= zxcvbn::Score::Three || uncommon_words(p) >= 5 {
         return Ok(());
     }
     let why = est
@@ -68,27 +92,31 @@ pub fn check_strength(pass: &SecretString) -> CliResult<()> {
         .and_then(|f| f.warning().map(|w| w.to_string()))
         .unwrap_or_else(|| "it is too easy to guess".into());
     Err(CliError::other(format!(
-        "passphrase refused: {why}. The KDF only slows an attacker down; the passphrase is what stops them. Use five or more random words"
+        "passphrase refused ({why}): use {PASSPHRASE_RULE}. The KDF only slows an attacker down; the passphrase is what stops them. Nothing was changed"
     )))
 }
 
-/// A new passphrase: from a file, or prompted twice. Checked for strength.
+/// A new passphrase: from a file, or prompted twice. Checked for strength before the second
+/// prompt, so a refused one is not typed twice.
 pub fn new_passphrase(file: Option<&Path>) -> CliResult<SecretString> {
-    let p = match file {
-        Some(f) => read_passphrase_file(f)?,
+    match file {
+        Some(f) => {
+            let p = read_passphrase_file(f)?;
+            check_strength(&p)?;
+            Ok(p)
+        }
         None => {
-            let a = prompt("New passphrase")?;
+            let a = prompt(&format!("New passphrase ({PASSPHRASE_RULE})"))?;
+            check_strength(&a)?;
             let b = prompt("Repeat the passphrase")?;
             if a.expose_secret() != b.expose_secret() {
                 return Err(CliError::other(
                     "the passphrases differ; nothing was changed",
                 ));
             }
-            a
+            Ok(a)
         }
-    };
-    check_strength(&p)?;
-    Ok(p)
+    }
 }
 
 /// The most stdin may hold: a key, a secret, a passphrase and a PEM key are far smaller.

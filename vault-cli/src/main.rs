@@ -69,7 +69,8 @@ fn run(cli: Cli) -> CliResult<i32> {
         Command::Remove { bot, yes } => cmd::remove::run(&ctx, &bot, yes),
         Command::Passwd {
             new_passphrase_file,
-        } => cmd::passwd::run(&ctx, new_passphrase_file.as_deref()),
+            kdf_memory,
+        } => cmd::passwd::run(&ctx, new_passphrase_file.as_deref(), kdf_memory),
         Command::Rekey {
             new_passphrase_file,
         } => cmd::rekey::run(&ctx, new_passphrase_file.as_deref()),

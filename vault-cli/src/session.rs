@@ -1,8 +1,14 @@
 //! The session unlock cache: the unwrapped identity in the kernel *session* keyring, with
 //! the kernel's own timeout (`keyctl timeout`), so expiry does not depend on us running.
 //!
-//! Where the session keyring is only the user's default one (some containers, cron), keys
-//! there cannot be timed out or read back: we say so and name the fix.
+//! Only a session keyring of this login (or of `keyctl session -`) is used. Where the
+//! session keyring is the user's default one, `_uid_ses.<uid>` (Debian and Ubuntu without
+//! pam_keyinit, cron, containers), every process of the user can reach it through `@us` or
+//! by joining it, and `vault run`'s child is such a process: a cache there would hand the
+//! bot the identity of every bot. So it is refused, with the fix. In a real session keyring
+//! the cached key grants nothing to non-possessors (user: view only), and the child of
+//! `vault run` starts in a fresh session keyring it cannot leave for ours: an anonymous
+//! session keyring (`_ses`) is not searchable by others, so joining it by name makes a new one.
 
 //! Other platforms have no kernel keyring with a timeout: there every call says so plainly.
 
@@ -25,6 +31,11 @@ mod elsewhere {
 
     /// The cached identity: there is no cache here.
     pub fn load(_vault_id: &str) -> Result<Option<SecretString>, String> {
+        Err(NONE_HERE.into())
+    }
+
+    /// Whether a cache could be kept here: never.
+    pub fn check_usable() -> Result<(), String> {
         Err(NONE_HERE.into())
     }
 
@@ -51,8 +62,26 @@ mod linux {
 
     const FIX: &str = "start a login session, or run the commands inside `keyctl session -`";
 
+    /// Refuses a session keyring that every process of this user can reach: the user's
+    /// default session keyring (`_uid_ses.<uid>`), which is what `@s` is when no login
+    /// session keyring was made.
+    pub fn check_usable() -> Result<(), String> {
+        let ring = ring()?;
+        let desc = ring
+            .metadata()
+            .map_err(|e| format!("cannot describe the session keyring ({e:?})"))?;
+        if desc.get_description().starts_with("_uid_ses.") {
+            return Err(format!(
+                "the session keyring here is the user's default one ({}), which every process of this user can reach, the bot under `vault run` included; a cache there would give it every bot's key. Run `keyctl session -` (or log in through PAM with pam_keyinit) and unlock inside that session, or use --identity or `vault keyring enable` instead",
+                desc.get_description()
+            ));
+        }
+        Ok(())
+    }
+
     /// Stores the identity for `seconds`.
     pub fn store(vault_id: &str, identity: &SecretString, seconds: u64) -> Result<(), String> {
+        check_usable()?;
         let ring = ring()?;
         let key = ring
             .add_key(&description(vault_id), identity.expose_secret().as_bytes())
@@ -78,8 +107,13 @@ mod linux {
         }
     }
 
-    /// The cached identity, if any. `Err` says why the cache could not be used.
+    /// The cached identity, if any. `Err` says why the cache could not be used. Nothing is
+    /// read from the user's default session keyring.
     pub fn load(vault_id: &str) -> Result<Option<SecretString>, String> {
+        check_usable().map_err(|_| {
+            "not used: this is the user's default session keyring, which a bot could reach"
+                .to_string()
+        })?;
         let ring = ring()?;
         let key = match ring.search(&description(vault_id)) {
             Ok(k) => k,

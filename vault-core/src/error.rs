@@ -9,8 +9,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Messages name the problem only; the CLI adds the next step for the user. No variant holds
 /// a secret value (only names, paths, numbers and fixed reasons).
+///
+/// Deliberately not `#[non_exhaustive]`: callers match every variant (DESIGN.md: no wildcard
+/// arm), so a new variant is a compile error until each caller says what it means.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The file does not start with the vault magic.
     #[error("not a vault file")]
@@ -61,6 +63,17 @@ pub enum Error {
     /// The vault file does not exist.
     #[error("no vault at {}", .0.display())]
     NotFound(PathBuf),
+    /// A file we were asked to read (identity, passphrase file, config) does not exist.
+    #[error("{} does not exist", .0.display())]
+    FileNotFound(PathBuf),
+    /// A path that must be a regular file is a directory, a FIFO, a device or a socket.
+    #[error("{} is {kind}, not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
     /// No bot of that name.
     #[error("no such bot: {0}")]
     NoSuchBot(String),
@@ -79,6 +92,22 @@ pub enum Error {
     /// The vault has no slot for the requested unlock method.
     #[error("this vault has no {0} slot")]
     NoSlot(&'static str),
+    /// The passphrase slot's KDF needs more memory than this machine can give now. Not
+    /// tampering: the parameters are within the absolute ceiling.
+    #[error("the passphrase slot needs {needed_mib} MiB for its KDF, but only {available_mib} MiB of memory is available")]
+    NotEnoughMemory {
+        /// What the slot's Argon2id parameters need, in MiB.
+        needed_mib: u64,
+        /// What half of MemAvailable gives now, in MiB.
+        available_mib: u64,
+    },
+    /// Another process re-keyed the vault while this one held the old identity.
+    #[error("the vault was re-keyed by another process while this command ran")]
+    ConcurrentRekey,
+    /// A cryptographic operation that cannot fail on good input failed (no randomness, an
+    /// encryption error). Not an I/O error and not the user's input.
+    #[error("cryptographic failure: {0}")]
+    Crypto(&'static str),
     /// An I/O error, with what we were doing.
     #[error("{context}: {source}")]
     Io {
@@ -92,7 +121,6 @@ pub enum Error {
 
 /// The broad class of an [`Error`], for mapping to exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum ErrorKind {
     /// Could not unlock (wrong passphrase, wrong identity, wrong keyring key, no slot).
     Unlock,
@@ -102,7 +130,7 @@ pub enum ErrorKind {
     Refused,
     /// No such bot.
     NoSuchBot,
-    /// Locked by another writer.
+    /// Locked by another writer, or changed by one under us (a concurrent rekey).
     Locked,
     /// Anything else (I/O, bad input).
     Other,
@@ -115,7 +143,8 @@ impl Error {
             Error::WrongPassphraseOrTamperedSlot
             | Error::WrongIdentity
             | Error::WrongKeyringKey
-            | Error::NoSlot(_) => ErrorKind::Unlock,
+            | Error::NoSlot(_)
+            | Error::NotEnoughMemory { .. } => ErrorKind::Unlock,
             Error::NotAVault
             | Error::UnsupportedVersion(_)
             | Error::Corrupted(_)
@@ -123,8 +152,16 @@ impl Error {
             | Error::RolledBack { .. } => ErrorKind::Integrity,
             Error::Policy(_) | Error::InsecurePermissions { .. } => ErrorKind::Refused,
             Error::NoSuchBot(_) => ErrorKind::NoSuchBot,
-            Error::Locked { .. } => ErrorKind::Locked,
-            _ => ErrorKind::Other,
+            Error::Locked { .. } | Error::ConcurrentRekey => ErrorKind::Locked,
+            Error::AlreadyExists(_)
+            | Error::NotFound(_)
+            | Error::FileNotFound(_)
+            | Error::NotAFile { .. }
+            | Error::BotExists(_)
+            | Error::InvalidInput(_)
+            | Error::KdfParams(_)
+            | Error::Crypto(_)
+            | Error::Io { .. } => ErrorKind::Other,
         }
     }
 

@@ -37,7 +37,8 @@ pub const DEFAULT: KdfParams = KdfParams {
     lanes: 4,
 };
 
-/// Absolute memory ceiling: 4 GiB (further limited to half of MemAvailable).
+/// Absolute memory ceiling: 4 GiB. Above it a slot is refused as tampered with; below it
+/// but above what this machine can give now is [`Error::NotEnoughMemory`].
 pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
 /// Iterations ceiling.
 pub const MAX_ITERATIONS: u32 = 20;
@@ -47,30 +48,43 @@ pub const MAX_LANES: u32 = 16;
 /// Salt length in bytes.
 pub const SALT_LEN: usize = 16;
 
-/// Half of the kernel's MemAvailable, in KiB, if it can be read.
-fn half_mem_available_kib() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 2)
+/// `MemAvailable` in KiB from the text of `/proc/meminfo`. The library never reads /proc
+/// itself: the CLI reads it and passes the figure in through `OpenOptions`.
+pub fn parse_mem_available_kib(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The memory ceiling on this machine: min(4 GiB, half of MemAvailable).
-pub fn memory_ceiling_kib() -> u32 {
+/// What a KDF may use on a machine with `available_kib` of MemAvailable: half of it, and
+/// never more than the absolute ceiling. Unknown availability: the absolute ceiling.
+pub fn usable_memory_kib(available_kib: Option<u64>) -> u64 {
     let cap = u64::from(MAX_MEMORY_KIB);
-    let avail = half_mem_available_kib().unwrap_or(cap);
-    u32::try_from(cap.min(avail)).unwrap_or(MAX_MEMORY_KIB)
+    available_kib.map_or(cap, |a| cap.min(a / 2))
 }
 
 impl KdfParams {
-    /// Refuses parameters above the ceiling (used when opening, before deriving).
+    /// The largest of the default's memory sizes (256, 128, 64 MiB) that fits in what this
+    /// machine can give; `FLOOR`'s size if none does (then [`KdfParams::check_fits`] says why).
+    pub fn default_for(available_kib: Option<u64>) -> KdfParams {
+        let usable = usable_memory_kib(available_kib);
+        let memory_kib = [256 * 1024, 128 * 1024, FLOOR.memory_kib]
+            .into_iter()
+            .find(|&m| u64::from(m) <= usable)
+            .unwrap_or(FLOOR.memory_kib);
+        KdfParams {
+            memory_kib,
+            ..DEFAULT
+        }
+    }
+
+    /// Refuses parameters above the absolute ceiling (a slot asking for that was tampered
+    /// with), before anything is allocated.
     pub fn check_ceiling(&self) -> Result<()> {
-        let mem_ceiling = memory_ceiling_kib();
-        if self.memory_kib > mem_ceiling {
+        if self.memory_kib > MAX_MEMORY_KIB {
             return Err(Error::KdfParams(format!(
-                "memory {} MiB is above the ceiling of {} MiB on this machine",
+                "memory {} MiB is above the ceiling of {} MiB",
                 self.memory_kib / 1024,
-                mem_ceiling / 1024
+                MAX_MEMORY_KIB / 1024
             )));
         }
         if self.iterations > MAX_ITERATIONS {
@@ -93,7 +107,21 @@ impl KdfParams {
         Ok(())
     }
 
-    /// Refuses parameters below the floor (used when creating or re-wrapping a slot).
+    /// Refuses parameters that need more memory than this machine can give now (half of
+    /// `available_kib`): not tampering, a small or busy machine.
+    pub fn check_fits(&self, available_kib: Option<u64>) -> Result<()> {
+        let usable = usable_memory_kib(available_kib);
+        if u64::from(self.memory_kib) > usable {
+            return Err(Error::NotEnoughMemory {
+                needed_mib: u64::from(self.memory_kib) / 1024,
+                available_mib: usable / 1024,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses parameters below the floor (used when creating or re-wrapping a slot), and
+    /// above the absolute ceiling.
     pub fn check_floor(&self) -> Result<()> {
         if self.memory_kib < FLOOR.memory_kib || self.iterations < FLOOR.iterations {
             return Err(Error::KdfParams(format!(
@@ -169,6 +197,28 @@ mod tests {
             lanes: 1,
         };
         assert!(p.check_ceiling().is_err());
+    }
+
+    #[test]
+    fn a_small_machine_is_not_enough_memory_not_tampering() {
+        // 380 MB free: half is 190 MiB, below the default's 256 MiB.
+        let avail = Some(380 * 1000);
+        assert!(matches!(
+            DEFAULT.check_fits(avail),
+            Err(Error::NotEnoughMemory {
+                needed_mib: 256,
+                available_mib: 185
+            })
+        ));
+        assert!(DEFAULT.check_ceiling().is_ok());
+        assert_eq!(KdfParams::default_for(avail).memory_kib, 128 * 1024);
+        assert_eq!(KdfParams::default_for(Some(300 * 1024)).memory_kib, 64 * 1024);
+        assert_eq!(KdfParams::default_for(None), DEFAULT);
+        assert_eq!(
+            parse_mem_available_kib("MemTotal: 1 kB\nMemAvailable:    389120 kB\n"),
+            Some(389_120)
+        );
+        assert_eq!(parse_mem_available_kib("garbage"), None);
     }
 
     #[test]

@@ -373,8 +373,8 @@ pub fn validate_ip(s: &str) -> Result<String> {
             truncate_for_message(s)
         ))
     })?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
     if let Some(p) = prefix {
-        let max = if ip.is_ipv4() { 32 } else { 128 };
         match p.parse::<u8>() {
             Ok(n) if n <= max => {}
             _ => {
@@ -385,7 +385,45 @@ pub fn validate_ip(s: &str) -> Result<String> {
             }
         }
     }
+    if ip.is_unspecified() || prefix == Some("0") {
+        return Err(Error::InvalidInput(format!(
+            "{:?} stands for every address, so it is not an allow-list (rule 2); give your server's own address, e.g. 203.0.113.7",
+            truncate_for_message(s)
+        )));
+    }
     Ok(s.to_string())
+}
+
+/// Narrowest prefix an allow-list entry may have and still count as restricting the key:
+/// an IPv4 /16 is 65,536 addresses (a whole provider's block), an IPv6 /32 a whole ISP.
+pub const WIDEST_IPV4_PREFIX: u8 = 16;
+/// See [`WIDEST_IPV4_PREFIX`].
+pub const WIDEST_IPV6_PREFIX: u8 = 32;
+
+/// True if an allow-list entry is so wide that it hardly restricts the key: `0.0.0.0/0`,
+/// `::/0`, the unspecified address, or a prefix wider than a /16 (IPv4) or /32 (IPv6).
+/// Entries that do not parse count as wide (they restrict nothing we can tell).
+pub fn ip_entry_is_too_wide(s: &str) -> bool {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return true;
+    };
+    if ip.is_unspecified() {
+        return true;
+    }
+    let (widest, max) = if ip.is_ipv4() {
+        (WIDEST_IPV4_PREFIX, 32)
+    } else {
+        (WIDEST_IPV6_PREFIX, 128)
+    };
+    match prefix.map(str::parse::<u8>) {
+        None => false,
+        Some(Ok(n)) if n <= max => n < widest,
+        Some(_) => true,
+    }
 }
 
 #[cfg(test)]

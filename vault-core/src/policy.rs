@@ -129,7 +129,32 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
             format!("add your server's IP to the key's allow-list at {page}"),
         ));
     }
-    if bot.scope.ip_allowlist.is_empty() && verify.is_none_or(|v| v.ip_restricted != Some(true)) {
+    let wide: Vec<&str> = bot
+        .scope
+        .ip_allowlist
+        .iter()
+        .map(String::as_str)
+        .filter(|ip| crate::model::ip_entry_is_too_wide(ip))
+        .collect();
+    if !wide.is_empty() {
+        out.push(finding(
+            Severity::Warning,
+            "ip-allowlist-too-wide",
+            bot,
+            format!(
+                "the allow-list entry {} is wider than a /{} (IPv4) or /{} (IPv6): it is not an allow-list (rule 2)",
+                wide.join(", "),
+                crate::model::WIDEST_IPV4_PREFIX,
+                crate::model::WIDEST_IPV6_PREFIX
+            ),
+            format!(
+                "restrict the key to your server's own address at {page}, then `vault set {} --ip ADDR`",
+                bot.name
+            ),
+        ));
+    }
+    let declared_restricted = bot.scope.ip_allowlist.len() > wide.len();
+    if !declared_restricted && verify.is_none_or(|v| v.ip_restricted != Some(true)) {
         let mut msg = String::from("no IP allow-list is declared for this key (rule 2)");
         match bot.exchange {
             Exchange::Bybit => {

@@ -131,13 +131,46 @@ pub fn check_permissions(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
-/// Opens a file we will read a secret or the vault from: no symlinks, permissions checked on
-/// the opened descriptor (no TOCTOU), size bounded.
-pub fn read_secure(path: &Path) -> Result<Vec<u8>> {
-    let mut f = match no_follow(OpenOptions::new().read(true)).open(path) {
+/// What a path that is not a regular file is, for the error that says so.
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` for reading without following a symlink and without blocking (a FIFO would
+/// otherwise block in open(2) until a writer appears), then refuses anything but a regular
+/// file before a byte is read.
+pub(crate) fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata)> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    no_follow(&mut o);
+    #[cfg(unix)]
+    o.custom_flags(
+        i32::try_from((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits())
+            .unwrap_or(0),
+    );
+    let f = match o.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NotFound(path.to_path_buf()))
+            return Err(Error::FileNotFound(path.to_path_buf()))
         }
         #[cfg(unix)]
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
@@ -151,19 +184,44 @@ pub fn read_secure(path: &Path) -> Result<Vec<u8>> {
     let meta = f
         .metadata()
         .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
-    check_permissions(path, &meta)?;
-    if meta.len() > MAX_FILE_LEN {
+    if !meta.file_type().is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            kind: file_kind(meta.file_type()),
+        });
+    }
+    Ok((f, meta))
+}
+
+/// Reads at most `limit` bytes of an already opened file; more is refused, not cut.
+pub(crate) fn read_bounded(f: &mut File, path: &Path, len_hint: u64, limit: u64) -> Result<Vec<u8>> {
+    if len_hint > limit {
         return Err(Error::InvalidInput(format!(
-            "{} is too large to be a vault or key file",
-            path.display()
+            "{} is larger than {} MiB: it is not a file vault reads",
+            path.display(),
+            limit / (1024 * 1024)
         )));
     }
-    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    (&mut f)
-        .take(MAX_FILE_LEN)
+    let mut buf = Vec::with_capacity(usize::try_from(len_hint).unwrap_or(0));
+    f.take(limit + 1)
         .read_to_end(&mut buf)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    if buf.len() as u64 > limit {
+        return Err(Error::InvalidInput(format!(
+            "{} grew past {} MiB while being read",
+            path.display(),
+            limit / (1024 * 1024)
+        )));
+    }
     Ok(buf)
+}
+
+/// Opens a file we will read a secret or the vault from: no symlinks, no blocking open, a
+/// regular file, permissions checked on the opened descriptor (no TOCTOU), size bounded.
+pub fn read_secure(path: &Path) -> Result<Vec<u8>> {
+    let (mut f, meta) = open_regular(path)?;
+    check_permissions(path, &meta)?;
+    read_bounded(&mut f, path, meta.len(), MAX_FILE_LEN)
 }
 
 fn parent_of(path: &Path) -> PathBuf {
@@ -187,23 +245,34 @@ fn fsync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("cannot fsync {}", dir.display()), e))
 }
 
-/// Refuses a directory that others may write to (unless sticky, like /tmp). (Unix only.)
+/// Refuses a directory that others may write to. (Unix only.)
 #[cfg(not(unix))]
 pub fn check_directory(_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a directory that others may write to (unless sticky, like /tmp).
+/// Refuses a directory that others may write to, or that is owned by someone other than us
+/// or root: whoever can write to it can replace the vault, its lock or its log. As OpenSSH
+/// does, a sticky world-writable directory such as /tmp is refused too.
 #[cfg(unix)]
 pub fn check_directory(dir: &Path) -> Result<()> {
     let meta = std::fs::metadata(dir)
         .map_err(|e| Error::io(format!("cannot stat {}", dir.display()), e))?;
     let mode = meta.permissions().mode();
-    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+    if meta.uid() != euid() && meta.uid() != 0 {
         return Err(Error::InsecurePermissions {
             path: dir.to_path_buf(),
             reason: format!(
-                "directory mode {:04o} lets others replace the vault: run `chmod 700 {}`",
+                "directory owned by uid {}, not by you or root: keep the vault in a directory of your own",
+                meta.uid()
+            ),
+        });
+    }
+    if mode & 0o022 != 0 {
+        return Err(Error::InsecurePermissions {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "directory mode {:04o} lets others replace the vault: run `chmod 700 {}`, or keep the vault in a directory of your own",
                 mode & 0o7777,
                 dir.display()
             ),
@@ -410,15 +479,37 @@ impl GenerationRecord {
         }
     }
 
-    /// Records `generation` (only ever raises it).
+    /// Records `generation` (only ever raises it). The read-compare-write runs under an
+    /// exclusive lock on the record directory, so two processes raising it at once (a reader
+    /// recording on first use, a writer after its rename) can never lower it.
     pub fn store(&self, vault_id: &[u8], generation: u64) -> Result<()> {
         if self.load(vault_id)?.is_some_and(|g| g >= generation) {
             return Ok(());
         }
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| Error::io(format!("cannot create {}", self.dir.display()), e))?;
+        create_private_dir(&self.dir)?;
+        // The state directory holds only our records: owner-only, even if an older version
+        // (or the user's umask) made it 0755.
         #[cfg(unix)]
-        let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700));
+        for d in [self.dir.parent(), Some(self.dir.as_path())].into_iter().flatten() {
+            if std::fs::metadata(d).is_ok_and(|m| m.uid() == euid() && m.permissions().mode() & 0o077 != 0) {
+                let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700));
+            }
+        }
+        let lock_path = self.dir.join(".lock");
+        let lock = no_follow(owner_only(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        ))
+        .open(&lock_path)
+        .map_err(|e| Error::io(format!("cannot open {}", lock_path.display()), e))?;
+        lock.lock()
+            .map_err(|e| Error::io(format!("cannot lock {}", lock_path.display()), e))?;
+        if self.load(vault_id)?.is_some_and(|g| g >= generation) {
+            return Ok(());
+        }
         atomic_write(
             &self.file(vault_id),
             format!("{generation}\n").as_bytes(),

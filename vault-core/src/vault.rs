@@ -40,19 +40,21 @@ pub struct OpenOptions {
     pub accept_rollback: bool,
     /// How long a writer waits for the lock.
     pub lock_timeout: Duration,
+    /// The machine's MemAvailable in KiB, if known: a passphrase slot whose KDF needs more
+    /// than half of it is [`Error::NotEnoughMemory`] rather than an allocation failure. The
+    /// library reads no /proc itself; the CLI fills this in.
+    pub memory_available_kib: Option<u64>,
 }
 
 impl OpenOptions {
-    /// Defaults: no rollback accepted, 10 s lock wait (`VAULT_LOCK_TIMEOUT` seconds overrides).
+    /// Defaults: no rollback accepted, a 10 s lock wait, memory unknown (only the absolute
+    /// KDF ceiling applies).
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
-        let secs = std::env::var("VAULT_LOCK_TIMEOUT")
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(10);
         OpenOptions {
             state_dir: state_dir.into(),
             accept_rollback: false,
-            lock_timeout: Duration::from_secs(secs),
+            lock_timeout: Duration::from_secs(10),
+            memory_available_kib: None,
         }
     }
 }
@@ -134,7 +136,7 @@ impl Keys {
 fn random<const N: usize>() -> Result<[u8; N]> {
     let mut b = [0u8; N];
     getrandom::getrandom(&mut b)
-        .map_err(|_| Error::io("no randomness", std::io::Error::other("getrandom failed")))?;
+        .map_err(|_| Error::Crypto("the operating system gave no randomness"))?;
     Ok(b)
 }
 
@@ -147,7 +149,7 @@ fn wrap(kek: &[u8; 32], nonce: &[u8; 24], aad: &[u8], identity: &SecretString) -
                 aad,
             },
         )
-        .map_err(|_| Error::io("encryption failed", std::io::Error::other("aead")))
+        .map_err(|_| Error::Crypto("XChaCha20-Poly1305 encryption failed"))
 }
 
 fn unwrap(kek: &[u8; 32], nonce: &[u8; 24], aad: &[u8], ct: &[u8]) -> Option<SecretString> {
@@ -165,8 +167,10 @@ fn passphrase_slot(
     pass: &SecretString,
     params: KdfParams,
     identity: &SecretString,
+    memory_available_kib: Option<u64>,
 ) -> Result<Slot> {
     params.check_floor()?;
+    params.check_fits(memory_available_kib)?;
     let salt = random::<SALT_LEN>()?;
     let nonce = random::<24>()?;
     let kek = params.derive(pass.expose_secret().as_bytes(), &salt)?;
@@ -224,14 +228,14 @@ fn body_plaintext(body: &Body) -> Result<Zeroizing<Vec<u8>>> {
 fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
     let recipient = keys.identity.to_public();
     let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-        .map_err(|_| Error::io("age encryption failed", std::io::Error::other("age")))?;
+        .map_err(|_| Error::Crypto("age encryption failed"))?;
     let mut out = Vec::with_capacity(plaintext.len() + 512);
     let mut w = enc
         .wrap_output(&mut out)
-        .map_err(|e| Error::io("age encryption failed", e))?;
+        .map_err(|_| Error::Crypto("age encryption failed"))?;
     w.write_all(plaintext)
         .and_then(|_| w.finish().map(|_| ()))
-        .map_err(|e| Error::io("age encryption failed", e))?;
+        .map_err(|_| Error::Crypto("age encryption failed"))?;
     Ok(out)
 }
 
@@ -275,11 +279,23 @@ pub fn parse_identity_file(bytes: &[u8]) -> Result<SecretString> {
         })
 }
 
+/// Reads the vault file: its directory must be ours and not writable by others (checked at
+/// every open, not only at init), the file a regular owner-only file; a missing file is
+/// "no vault", not a missing key file.
+fn read_vault_bytes(path: &Path) -> Result<Vec<u8>> {
+    let bytes = store::read_secure(path).map_err(|e| match e {
+        Error::FileNotFound(p) => Error::NotFound(p),
+        e => e,
+    })?;
+    store::check_directory(&store::parent_dir(path))?;
+    Ok(bytes)
+}
+
 impl VaultFile {
-    /// Reads `path` (no symlinks, owner-only permissions) and checks magic, checksum and
-    /// structure. No key, no KDF.
+    /// Reads `path` (no symlinks, owner-only permissions, a directory of our own) and checks
+    /// magic, checksum and structure. No key, no KDF.
     pub fn read(path: &Path, opts: OpenOptions) -> Result<VaultFile> {
-        let bytes = store::read_secure(path)?;
+        let bytes = read_vault_bytes(path)?;
         let header = format::parse(&bytes)?.header;
         Ok(VaultFile {
             path: path.to_path_buf(),
@@ -341,8 +357,10 @@ impl VaultFile {
                     .header
                     .passphrase_slot()
                     .ok_or(Error::NoSlot("passphrase"))?;
-                // Bounded before any allocation (a hostile slot cannot ask for 64 GiB).
+                // Bounded before any allocation (a hostile slot cannot ask for 64 GiB), and
+                // a cost this machine cannot pay now is said as such, not as tampering.
                 p.params.check_ceiling()?;
+                p.params.check_fits(self.opts.memory_available_kib)?;
                 let kek = p.params.derive(pass.expose_secret().as_bytes(), &p.salt)?;
                 let wrong = || Error::WrongPassphraseOrTamperedSlot;
                 (
@@ -370,12 +388,40 @@ impl VaultFile {
         let parsed = format::reparse(&self.bytes)?;
         let body = open_with(&keys, &parsed)?;
         let mut warnings = Vec::new();
-        check_rollback(&self.opts, &self.header, &mut warnings)?;
+        match check_rollback(&self.opts, &self.header, &mut warnings) {
+            Ok(()) => Ok(Vault {
+                path: self.path.clone(),
+                opts: self.opts.clone(),
+                keys,
+                header: self.header.clone(),
+                body,
+                unlocked_by: by,
+                warnings,
+            }),
+            // A writer may have replaced the file and raised the record between our read and
+            // our check. Writers record the generation before they release the writer lock,
+            // so under that lock the file and the record agree: read again there, and only
+            // an older file *then* is a rollback.
+            Err(Error::RolledBack { .. }) => self.reopen_under_lock(keys, by),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn reopen_under_lock(&self, keys: Keys, by: UnlockedBy) -> Result<Vault> {
+        let _lock = store::lock(&self.path, self.opts.lock_timeout)?;
+        let bytes = read_vault_bytes(&self.path)?;
+        let parsed = format::parse(&bytes)?;
+        if keys.recipient() != parsed.header.recipient {
+            return Err(Error::ConcurrentRekey);
+        }
+        let body = open_with(&keys, &parsed)?;
+        let mut warnings = Vec::new();
+        check_rollback(&self.opts, &parsed.header, &mut warnings)?;
         Ok(Vault {
             path: self.path.clone(),
             opts: self.opts.clone(),
             keys,
-            header: self.header.clone(),
+            header: parsed.header,
             body,
             unlocked_by: by,
             warnings,
@@ -462,7 +508,38 @@ fn key_hint(key: &str) -> String {
     format!("{first}…{last}")
 }
 
+/// The most one stored value may hold: a PEM key is ~250 bytes, a Telegram token ~50. Far
+/// below Linux's 128 KiB limit on one environment string, which a larger value would break
+/// (every `vault run` failing with E2BIG).
+pub const MAX_SECRET_LEN: usize = 16 * 1024;
+
+/// A value that can reach a child's environment: no NUL (execve cannot carry one, so every
+/// run would fail), and bounded in size. `what` names the value, never its content.
+fn check_value(what: &str, v: &SecretValue) -> Result<()> {
+    if v.expose().as_bytes().contains(&0) {
+        return Err(Error::InvalidInput(format!(
+            "the {what} contains a NUL byte, which no environment variable can carry; give the value as text"
+        )));
+    }
+    if v.len() > MAX_SECRET_LEN {
+        return Err(Error::InvalidInput(format!(
+            "the {what} is {} bytes, more than the {} KiB a stored value may have; give only the value",
+            v.len(),
+            MAX_SECRET_LEN / 1024
+        )));
+    }
+    Ok(())
+}
+
 fn check_key(exchange: crate::Exchange, key: &NewKey) -> Result<()> {
+    check_value("API key", &key.key)?;
+    check_value("API secret", &key.secret)?;
+    if let Some(p) = &key.passphrase {
+        check_value("API passphrase", p)?;
+    }
+    if let Some(u) = &key.uid {
+        check_value("uid", u)?;
+    }
     if key.key.expose().trim().is_empty() || key.secret.expose().trim().is_empty() {
         return Err(Error::InvalidInput(
             "the API key and secret must not be empty".into(),
@@ -505,7 +582,13 @@ impl Vault {
         store::check_directory(&dir)?;
         let keys = Keys::generate();
         let vault_id = random::<16>()?;
-        let slot = passphrase_slot(&vault_id, passphrase, params, &keys.identity_str)?;
+        let slot = passphrase_slot(
+            &vault_id,
+            passphrase,
+            params,
+            &keys.identity_str,
+            opts.memory_available_kib,
+        )?;
         let header = Header {
             vault_id,
             generation: 0,
@@ -579,7 +662,7 @@ impl Vault {
     }
     /// The age body exactly as stored: a standard age file for this vault's identity.
     pub fn export_age(&self) -> Result<Vec<u8>> {
-        let bytes = store::read_secure(&self.path)?;
+        let bytes = read_vault_bytes(&self.path)?;
         Ok(format::parse(&bytes)?.body.to_vec())
     }
 
@@ -647,8 +730,9 @@ impl Vault {
             for ip in &new.scope.ip_allowlist {
                 validate_ip(ip)?;
             }
-            for name in new.extra_secrets.keys() {
+            for (name, value) in &new.extra_secrets {
                 validate_env_name(name)?;
+                check_value(name, value)?;
             }
             if new.scope.withdrawals == Withdrawals::Enabled {
                 return Err(Error::Policy(
@@ -839,6 +923,7 @@ impl Vault {
         if value.is_empty() {
             return Err(Error::InvalidInput("the secret value is empty".into()));
         }
+        check_value(env, &value)?;
         if !self.bot(name)?.is_active() {
             return Err(Error::Policy(format!("{name} is revoked; rotate it first")));
         }
@@ -902,7 +987,13 @@ impl Vault {
     pub fn change_passphrase(&mut self, new: &SecretString, params: KdfParams) -> Result<()> {
         params.check_floor()?;
         let vault_id = self.header.vault_id;
-        let slot = passphrase_slot(&vault_id, new, params, &self.keys.identity_str)?;
+        let slot = passphrase_slot(
+            &vault_id,
+            new,
+            params,
+            &self.keys.identity_str,
+            self.opts.memory_available_kib,
+        )?;
         self.update_header("passwd", move |h| {
             h.slots.retain(|s| !matches!(s, Slot::Passphrase(_)));
             h.slots.insert(0, slot);
@@ -951,6 +1042,7 @@ impl Vault {
             new_passphrase,
             params,
             &new_keys.identity_str,
+            self.opts.memory_available_kib,
         )?];
         let had_keyring = self.header.keyring_slot().map(|k| k.store);
         let mut dropped = false;
@@ -980,12 +1072,10 @@ impl Vault {
 
     /// Reads the file again under the lock and verifies it with the identity we hold.
     fn reread(&self) -> Result<(Header, Body)> {
-        let bytes = store::read_secure(&self.path)?;
+        let bytes = read_vault_bytes(&self.path)?;
         let parsed = format::parse(&bytes)?;
         if self.keys.recipient() != parsed.header.recipient {
-            return Err(Error::InvalidInput(
-                "the vault was re-keyed by another process since it was unlocked; run the command again".into(),
-            ));
+            return Err(Error::ConcurrentRekey);
         }
         let body = open_with(&self.keys, &parsed)?;
         let record = GenerationRecord::new(&self.opts.state_dir);
@@ -1035,8 +1125,15 @@ impl Vault {
         fp: Option<String>,
         create: bool,
     ) -> Result<Header> {
+        // Past the highest generation seen here, not just past this file's: after
+        // `--accept-rollback` restored an older copy, the first write moves it beyond the
+        // record, so later plain commands open it without the flag.
+        let seen = GenerationRecord::new(&self.opts.state_dir)
+            .load(&header.vault_id)?
+            .unwrap_or(0);
         header.generation = header
             .generation
+            .max(seen)
             .checked_add(1)
             .ok_or(Error::Corrupted("generation overflow"))?;
         let log = audit_log::log_path(&self.path);

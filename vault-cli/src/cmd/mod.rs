@@ -45,11 +45,32 @@ pub fn profile(p: ProfileArg) -> EnvProfile {
     }
 }
 
-/// KDF parameters for a re-wrapped passphrase slot: the vault's own, unless below the floor.
-pub fn rewrap_params(v: &vault_core::Vault) -> vault_core::KdfParams {
-    v.kdf_params()
-        .filter(|p| p.check_floor().is_ok())
-        .unwrap_or(vault_core::kdf::DEFAULT)
+/// KDF parameters for a re-wrapped passphrase slot: `memory_mib` if given (with the vault's
+/// passes and lanes); else the vault's own, unless below the floor or too large for this
+/// machine now, in which case the largest default that fits (and a note saying so).
+pub fn rewrap_params(
+    v: &vault_core::Vault,
+    memory_mib: Option<u32>,
+    available_kib: Option<u64>,
+) -> vault_core::KdfParams {
+    let fitted = vault_core::KdfParams::default_for(available_kib);
+    let own = v.kdf_params().filter(|p| p.check_floor().is_ok());
+    match (memory_mib, own) {
+        (Some(m), own) => vault_core::KdfParams {
+            memory_kib: m.saturating_mul(1024),
+            ..own.unwrap_or(fitted)
+        },
+        (None, Some(p)) if p.check_fits(available_kib).is_ok() => p,
+        (None, Some(p)) => {
+            crate::output::note(&format!(
+                "this machine cannot give the slot's {} MiB now: the new slot uses {} MiB",
+                p.memory_kib / 1024,
+                fitted.memory_kib / 1024
+            ));
+            fitted
+        }
+        (None, None) => fitted,
+    }
 }
 
 /// Parses `30s`, `15m`, `8h`, `2d` into seconds.

@@ -3,7 +3,7 @@
 use secrecy::SecretString;
 
 use crate::ctx::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::{code, CliError, CliResult};
 use crate::{output, session};
 
 /// At most 12 hours.
@@ -15,6 +15,8 @@ pub fn run(ctx: &Ctx, duration: &str) -> CliResult<i32> {
     if secs > MAX_SECONDS {
         return Err(CliError::usage("the session cache lasts at most 12h"));
     }
+    // Before any passphrase is asked for: a cache where the bot can reach it is refused.
+    session::check_usable().map_err(|why| CliError::new(code::REFUSED, why))?;
     let v = ctx.open()?;
     let id: &SecretString = v.identity_secret();
     session::store(&v.vault_id_hex(), id, secs).map_err(CliError::other)?;
@@ -28,7 +30,10 @@ pub fn lock(ctx: &Ctx) -> CliResult<i32> {
     let file = ctx.read_file()?;
     let id = hex::encode(file.header().vault_id);
     match session::clear(&id) {
-        Ok(true) => output::out("locked: the session cache is cleared"),
+        Ok(true) => {
+            output::out("locked: the session cache is cleared");
+            output::note("the cache held the vault's identity: a process that read it while it was there can open this vault file, and any copy of it, until `vault rekey`. If you suspect that, run `vault rekey` and rotate the bots' keys at the exchanges");
+        }
         Ok(false) => output::out("nothing to lock: the session cache was empty"),
         Err(why) => return Err(CliError::other(why)),
     }
