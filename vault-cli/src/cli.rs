@@ -300,6 +300,10 @@ pub struct RunArgs {
     /// Allow running inside another `vault run`.
     #[arg(long)]
     pub allow_nested: bool,
+    /// Run the command as this user (uid, primary group, supplementary groups, HOME, USER,
+    /// LOGNAME; no_new_privs). Needs root: for systemd units that hold the identity.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,

@@ -235,7 +235,10 @@ fn not_enough_memory(e: Error, tried: &[String]) -> CliError {
 }
 
 fn nothing_worked(tried: &[String]) -> CliError {
-    if tried.iter().any(|t| t.starts_with("passphrase: the passphrase slot needs")) {
+    if tried
+        .iter()
+        .any(|t| t.starts_with("passphrase: the passphrase slot needs"))
+    {
         return CliError::new(
             code::UNLOCK,
             format!(

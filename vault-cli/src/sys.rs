@@ -120,3 +120,99 @@ pub fn survive_console_ctrl() {
         SetConsoleCtrlHandler(Some(handled), TRUE);
     }
 }
+
+/// A local account that `vault run --user` starts the bot as.
+#[cfg(unix)]
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups, the primary one included (as initgroups(3) makes them).
+    pub groups: Vec<u32>,
+    pub home: std::ffi::OsString,
+}
+
+/// Looks `name` up in the passwd database (NSS, as login does), with its groups.
+#[cfg(unix)]
+pub fn lookup_account(name: &str) -> Result<Account, String> {
+    use std::ffi::{CStr, CString, OsStr};
+    use std::os::unix::ffi::OsStrExt;
+    let cname = CString::new(name).map_err(|_| format!("{name:?} is not a user name"))?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: passwd is plain data filled by getpwnam_r; every pointer it gets back points
+    // into `buf`, which outlives the reads below; the buffer length passed is its real length.
+    let (uid, gid, home, pw_name) = unsafe {
+        let mut pw: libc::passwd = std::mem::zeroed();
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwnam_r(
+            cname.as_ptr(),
+            &mut pw,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        );
+        if rc != 0 || result.is_null() {
+            return Err(format!("no user named {name:?} on this machine; create it (`useradd --system {name}`) or give another --user"));
+        }
+        let home = OsStr::from_bytes(CStr::from_ptr(pw.pw_dir).to_bytes()).to_os_string();
+        let pw_name = CStr::from_ptr(pw.pw_name).to_string_lossy().into_owned();
+        (pw.pw_uid, pw.pw_gid, home, pw_name)
+    };
+    let mut groups: Vec<libc::gid_t> = vec![0; 256];
+    let mut n: libc::c_int = 256;
+    // SAFETY: getgrouplist writes at most `n` gids into `groups` (whose length is `n`) and
+    // sets `n` to the count; on overflow it returns -1 and we retry with the size it asks.
+    for _ in 0..2 {
+        let rc = unsafe { libc::getgrouplist(cname.as_ptr(), gid, groups.as_mut_ptr(), &mut n) };
+        if rc >= 0 {
+            groups.truncate(usize::try_from(n).unwrap_or(0));
+            break;
+        }
+        groups = vec![0; usize::try_from(n).unwrap_or(256).max(256)];
+    }
+    if groups.is_empty() || !groups.contains(&gid) {
+        groups.push(gid);
+    }
+    Ok(Account {
+        name: pw_name,
+        uid,
+        gid,
+        groups,
+        home,
+    })
+}
+
+/// In the forked child, before exec: become `acct` (supplementary groups, primary group,
+/// then user, in that order, since a non-root process can change neither groups nor gid),
+/// check that root cannot be regained, and set `no_new_privs` so no setuid program in the
+/// bot's reach gives it back.
+#[cfg(unix)]
+pub fn become_account_on_exec(cmd: &mut std::process::Command, acct: &Account) {
+    use std::os::unix::process::CommandExt;
+    let groups: Vec<libc::gid_t> = acct.groups.clone();
+    let (uid, gid) = (acct.uid, acct.gid);
+    // SAFETY: the closure runs in the forked, single-threaded child before exec and makes
+    // only async-signal-safe system calls (setgroups, setgid, setuid, prctl); the group list
+    // was allocated before the fork, and nothing is allocated here.
+    unsafe {
+        cmd.pre_exec(move || {
+            #[allow(clippy::useless_conversion)]
+            let count = groups.len().try_into().unwrap_or(0);
+            if libc::setgroups(count, groups.as_ptr()) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if uid != 0 && libc::setuid(0) == 0 {
+                return Err(std::io::Error::other("root could be regained after setuid"));
+            }
+            #[cfg(target_os = "linux")]
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

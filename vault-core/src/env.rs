@@ -41,10 +41,17 @@ pub const VAULT_BOT: &str = "VAULT_BOT";
 /// Set in the child: the supervising pid (marks a run; nesting is refused).
 pub const VAULT_RUN: &str = "VAULT_RUN";
 /// Variables that open the vault: never passed to a child.
-pub const UNLOCK_VARS: [&str; 3] = [
+pub const UNLOCK_VARS: [&str; 7] = [
     "VAULT_IDENTITY_FILE",
     "VAULT_PASSPHRASE_FILE",
     "VAULT_NEW_PASSPHRASE_FILE",
+    // systemd's credentials (the identity sealed for the unit) and the fleet's host
+    // credential: a bot that can read them can open the vault or log in as the host.
+    "CREDENTIALS_DIRECTORY",
+    "VAULT_HOST_CREDENTIAL",
+    // OpenBao / HashiCorp Vault tokens the operator's shell may hold.
+    "BAO_TOKEN",
+    "VAULT_TOKEN",
 ];
 
 impl ProfileNames {

@@ -194,7 +194,12 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata)> {
 }
 
 /// Reads at most `limit` bytes of an already opened file; more is refused, not cut.
-pub(crate) fn read_bounded(f: &mut File, path: &Path, len_hint: u64, limit: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_bounded(
+    f: &mut File,
+    path: &Path,
+    len_hint: u64,
+    limit: u64,
+) -> Result<Vec<u8>> {
     if len_hint > limit {
         return Err(Error::InvalidInput(format!(
             "{} is larger than {} MiB: it is not a file vault reads",
@@ -490,8 +495,13 @@ impl GenerationRecord {
         // The state directory holds only our records: owner-only, even if an older version
         // (or the user's umask) made it 0755.
         #[cfg(unix)]
-        for d in [self.dir.parent(), Some(self.dir.as_path())].into_iter().flatten() {
-            if std::fs::metadata(d).is_ok_and(|m| m.uid() == euid() && m.permissions().mode() & 0o077 != 0) {
+        for d in [self.dir.parent(), Some(self.dir.as_path())]
+            .into_iter()
+            .flatten()
+        {
+            if std::fs::metadata(d)
+                .is_ok_and(|m| m.uid() == euid() && m.permissions().mode() & 0o077 != 0)
+            {
                 let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700));
             }
         }

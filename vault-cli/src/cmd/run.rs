@@ -182,6 +182,11 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
         None => None,
     };
     let mut cmdline = a.command.clone();
+    // Who the bot runs as is settled before the vault is opened: a bad --user writes nothing.
+    let account = match &a.user {
+        Some(u) => Some(os::account(u)?),
+        None => None,
+    };
     let v = ctx.open()?;
     let bot = choose_bot(&v, a.bot.as_deref())?;
     if let Some(why) = policy::run_refusal(bot) {
@@ -263,6 +268,9 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     cmd.env(venv::VAULT_BOT, &bot_name);
     cmd.env(venv::VAULT_RUN, std::process::id().to_string());
     drop(delivery.env);
+    if let Some(acct) = &account {
+        os::run_as(&mut cmd, acct);
+    }
 
     // The bot must not reach the session unlock cache: give it (and us) a fresh, empty one.
     sys::join_new_session_keyring();

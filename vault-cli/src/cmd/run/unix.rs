@@ -27,6 +27,34 @@ pub fn exec(mut cmd: Command) -> CliResult<i32> {
     Err(spawn_error(cmd.get_program(), err))
 }
 
+/// The account of `--user`.
+pub type Account = sys::Account;
+
+/// Resolves `--user USER`: only root can start a process as another user.
+pub fn account(name: &str) -> CliResult<Account> {
+    if rustix::process::geteuid().as_raw() != 0 {
+        return Err(CliError::other(format!(
+            "--user {name} needs root (vault runs as uid {}): use it in a systemd unit or under sudo, or run vault as {name} itself",
+            rustix::process::geteuid().as_raw()
+        )));
+    }
+    let acct = sys::lookup_account(name).map_err(CliError::other)?;
+    if acct.uid == 0 {
+        return Err(CliError::other(format!(
+            "--user {name} is root: the point of --user is a bot that cannot read the vault; give the bot's own user"
+        )));
+    }
+    Ok(acct)
+}
+
+/// The child becomes `acct`, with its passwd entry's HOME, USER and LOGNAME.
+pub fn run_as(cmd: &mut Command, acct: &Account) {
+    cmd.env("HOME", &acct.home)
+        .env("USER", &acct.name)
+        .env("LOGNAME", &acct.name);
+    sys::become_account_on_exec(cmd, acct);
+}
+
 /// What carries `--deliver freqtrade-config`: a sealed memfd (Linux).
 #[cfg(target_os = "linux")]
 pub type ConfigFd = std::os::fd::OwnedFd;

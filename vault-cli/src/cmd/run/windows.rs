@@ -18,6 +18,19 @@ use crate::error::{code, CliError, CliResult};
 use crate::{output, sys};
 
 /// No exec on Windows: start the child without masking and wait for it.
+/// `--user` has no Windows form here.
+pub struct Account;
+
+/// `--user` is refused on Windows.
+pub fn account(name: &str) -> CliResult<Account> {
+    Err(CliError::other(format!(
+        "--user {name} is for Unix (a systemd unit as root); on Windows run the service as the bot's own account"
+    )))
+}
+
+/// Never reached: [`account`] refuses.
+pub fn run_as(_cmd: &mut Command, _acct: &Account) {}
+
 pub fn exec(cmd: Command) -> CliResult<i32> {
     supervise(cmd, None, None)
 }
