@@ -189,9 +189,11 @@ fn hidden_prompts_ask_for_what_is_needed_and_echo_nothing() {
         .expect("tmux");
     assert!(st.success());
     let steps = [
-        ("New passphrase:", PASSPHRASE),
+        // The rule is in the prompt; a wrong passphrase gets another try (issue #11).
+        ("different, uncommon words", PASSPHRASE),
         ("Repeat the passphrase:", PASSPHRASE),
-        ("Vault passphrase:", PASSPHRASE),
+        ("Vault passphrase:", "not the right words at all"),
+        ("try again", PASSPHRASE),
         ("API key:", "PROMPTKEY000000000001"),
         ("API secret:", "PROMPTSECRET00000000001"),
         ("API passphrase:", "PROMPTPASS0001"),

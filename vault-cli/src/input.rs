@@ -84,7 +84,11 @@ fn uncommon_words(p: &str) -> usize {
 pub fn check_strength(pass: &SecretString) -> CliResult<()> {
     let p = pass.expose_secret();
     let est = zxcvbn::zxcvbn(p, &[]);
-    if est.score() >= zxcvbn::Score::Three || uncommon_words(p) >= 5 {
+    // Case changes add little: judged as typed and in lower case, the weaker counts
+    // (`Password password PASSWORD ...` is still one word five times).
+    let lower = zeroize::Zeroizing::new(p.to_lowercase());
+    let score = est.score().min(zxcvbn::zxcvbn(&lower, &[]).score());
+    if score >= zxcvbn::Score::Three || uncommon_words(p) >= 5 {
         return Ok(());
     }
     let why = est

@@ -18,8 +18,11 @@ pub fn json(v: &serde_json::Value) {
     out(&serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
+/// Colour only on a terminal, and not when `NO_COLOR` is set to a non-empty value
+/// (no-color.org: an empty `NO_COLOR=` does not disable it).
 fn colour(code: &str, text: &str) -> String {
-    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
         text.to_string()

@@ -65,11 +65,37 @@ pub struct Verified {
     pub problems: Vec<String>,
 }
 
+/// The largest audit log we read: about a million entries. Past it `vault log` and `audit`
+/// say so instead of reading forever (a log replaced by /dev/zero's like).
+pub const MAX_LOG_LEN: u64 = 256 * 1024 * 1024;
+
+/// Opens the log as the vault is opened: no symlink, no blocking open, a regular file that is
+/// ours and owner-only. `None`: there is no log yet.
+fn open_log(path: &Path) -> Result<Option<(std::fs::File, std::fs::Metadata)>> {
+    match crate::store::open_regular(path) {
+        Ok((f, meta)) => {
+            crate::store::check_permissions(path, &meta)?;
+            Ok(Some((f, meta)))
+        }
+        Err(Error::FileNotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The whole log as text, bounded.
+fn read_log(path: &Path) -> Result<String> {
+    let Some((mut f, meta)) = open_log(path)? else {
+        return Ok(String::new());
+    };
+    let bytes = crate::store::read_bounded(&mut f, path, meta.len(), MAX_LOG_LEN)?;
+    String::from_utf8(bytes)
+        .map_err(|_| Error::InvalidInput(format!("{} is not a text audit log", path.display())))
+}
+
 /// Reads and checks the whole chain, and that the entry at `anchor_count` has `anchor_head`.
 pub fn verify(path: &Path, log_key: &[u8], anchor_count: u64, anchor_head: &[u8; 32]) -> Verified {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_log(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => {
             return Verified {
                 entries: vec![],
@@ -132,18 +158,18 @@ pub fn verify(path: &Path, log_key: &[u8], anchor_count: u64, anchor_head: &[u8;
 /// must not cost more as the log grows (checking the whole chain is `verify`'s job).
 fn tail(path: &Path) -> Result<(u64, [u8; 32])> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, [0; 32])),
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    let Some((mut f, meta)) = open_log(path)? else {
+        return Ok((0, [0; 32]));
     };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(64 * 1024);
+    let start = meta.len().saturating_sub(64 * 1024);
     f.seek(SeekFrom::Start(start))
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    let mut buf = String::new();
-    f.read_to_string(&mut buf)
+    let mut raw = Vec::new();
+    (&mut f)
+        .take(64 * 1024)
+        .read_to_end(&mut raw)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let buf = String::from_utf8_lossy(&raw);
     let Some(last) = buf.lines().rev().find(|l| !l.trim().is_empty()) else {
         return Ok((0, [0; 32]));
     };
@@ -160,7 +186,7 @@ fn tail(path: &Path) -> Result<(u64, [u8; 32])> {
 
 fn last_parseable_line(path: &Path) -> (u64, [u8; 32]) {
     // Without the key we cannot check MACs; take the last line that parses.
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = read_log(path).unwrap_or_default();
     text.lines()
         .rev()
         .find_map(|l| {
@@ -190,9 +216,39 @@ pub fn append(
     };
     let mut text = serde_json::to_string(&line).map_err(|e| Error::InvalidInput(e.to_string()))?;
     text.push('\n');
-    let mut f = crate::store::owner_only(OpenOptions::new().append(true).create(true))
-        .open(path)
-        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+    // Opened as it was checked: a symlink planted at the log's name is refused (O_NOFOLLOW),
+    // a FIFO does not block (O_NONBLOCK), and only a regular file of ours is appended to.
+    let mut o = OpenOptions::new();
+    o.append(true).create(true);
+    crate::store::owner_only(&mut o);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(
+            i32::try_from((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits())
+                .unwrap_or(0),
+        );
+    }
+    let mut f = o.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            return Error::InsecurePermissions {
+                path: path.to_path_buf(),
+                reason: "is a symbolic link; the audit log must be a regular file".into(),
+            };
+        }
+        Error::io(format!("cannot open {}", path.display()), e)
+    })?;
+    let meta = f
+        .metadata()
+        .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
+    if !meta.file_type().is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            kind: "not a regular file",
+        });
+    }
+    crate::store::check_permissions(path, &meta)?;
     f.write_all(text.as_bytes())
         .and_then(|_| if durable { f.sync_data() } else { Ok(()) })
         .map_err(|e| Error::io(format!("cannot append to {}", path.display()), e))?;

@@ -213,7 +213,7 @@ mod tests {
         assert!(DEFAULT.check_ceiling().is_ok());
         assert_eq!(KdfParams::default_for(avail).memory_kib, 128 * 1024);
         assert_eq!(
-            KdfParams::default_for(Some(300 * 1024)).memory_kib,
+            KdfParams::default_for(Some(200 * 1024)).memory_kib,
             64 * 1024
         );
         assert_eq!(KdfParams::default_for(None), DEFAULT);
