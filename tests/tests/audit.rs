@@ -220,8 +220,49 @@ fn scan_finds_a_secret_in_a_dotenv_file_and_never_prints_it() {
     let (code, out, err) = scan(&c, &proj, &[]);
     assert_eq!(code, 5, "{out}{err}");
     assert!(out.contains("sub/.env:2: the secret of bot alpha"), "{out}");
+    // A binary file is searched too, not skipped (issue #11).
+    assert!(out.contains("blob.bin:1: the secret of bot alpha"), "{out}");
     assert!(!out.contains(SECRET) && !err.contains(SECRET));
-    assert!(err.contains("skipped 1 binary"), "{err}");
+    assert!(err.contains("1 binary"), "{err}");
+}
+
+/// Issue #11: a UTF-16 `.env` (as Windows editors write) and a binary blob, staged and
+/// committed, are found by --staged and --git, and what was searched is counted.
+#[test]
+fn scan_finds_secrets_in_utf16_and_binary_files_in_git() {
+    let Some(git) = require_program("git", "scan_finds_secrets_in_utf16_and_binary_files_in_git")
+    else {
+        return;
+    };
+    let c = Cli::new();
+    c.add("alpha", KEY, SECRET);
+    let proj = c.sb.path().join("u16");
+    std::fs::create_dir_all(&proj).expect("mkdir");
+    let g = |args: &[&str]| {
+        let st = std::process::Command::new(&git)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(&proj)
+            .output()
+            .expect("git");
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    };
+    g(&["init", "-q"]);
+    let mut u16le = vec![0xFF, 0xFE];
+    for unit in format!("EXCHANGE_SECRET={SECRET}\r\n").encode_utf16() {
+        u16le.extend_from_slice(&unit.to_le_bytes());
+    }
+    std::fs::write(proj.join(".env"), &u16le).expect("write");
+    g(&["add", ".env"]);
+    let (code, out, err) = scan(&c, &proj, &["--staged"]);
+    assert_eq!(code, 5, "{out}{err}");
+    assert!(out.contains("(staged) .env"), "{out}");
+    assert!(err.contains("1 decoded from UTF-16"), "{err}");
+    g(&["commit", "-qm", "x"]);
+    let (code, out, err) = scan(&c, &proj, &["--git"]);
+    assert_eq!(code, 5, "{out}{err}");
+    assert!(out.contains(":.env:"), "{out}");
+    assert!(!out.contains(SECRET) && !err.contains(SECRET));
 }
 
 #[test]

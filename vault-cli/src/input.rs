@@ -65,7 +65,7 @@ fn uncommon_words(p: &str) -> usize {
             continue;
         }
         let lower = zeroize::Zeroizing::new(w.to_lowercase());
-        if seen.iter().any(|s| *s == *lower) {
+        if seen.contains(&*lower) {
             continue;
         }
         if (zxcvbn::zxcvbn(&lower, &[]).guesses() as f64) < UNCOMMON_WORD_GUESSES {

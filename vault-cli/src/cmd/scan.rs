@@ -88,12 +88,51 @@ fn is_binary(data: &[u8]) -> bool {
     data[..data.len().min(8192)].contains(&0)
 }
 
+/// UTF-16 text with a byte-order mark (Windows editors write `.env` files so), as UTF-8.
+fn utf16_text(data: &[u8]) -> Option<Zeroizing<String>> {
+    let (le, body) = match data {
+        [0xFF, 0xFE, rest @ ..] => (true, rest),
+        [0xFE, 0xFF, rest @ ..] => (false, rest),
+        _ => return None,
+    };
+    let units = body.chunks_exact(2).map(|c| {
+        if le {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    let mut out = Zeroizing::new(String::with_capacity(body.len()));
+    for ch in char::decode_utf16(units) {
+        out.push(ch.unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    Some(out)
+}
+
+/// Searches one file's or blob's bytes: every byte (a binary file can hold a key as well
+/// as a text file), and the UTF-16 text too when it has a BOM. Counts what it looked at.
+fn search_content(n: &Needles, data: &[u8], location: &str, hits: &mut Vec<Hit>, st: &mut Stats) {
+    st.files += 1;
+    st.bytes += data.len() as u64;
+    if is_binary(data) {
+        st.binary += 1;
+    }
+    search(n, data, location, hits);
+    if let Some(text) = utf16_text(data) {
+        st.utf16 += 1;
+        search(n, text.as_bytes(), location, hits);
+    }
+}
+
 #[derive(Default)]
 struct Stats {
     files: u64,
     bytes: u64,
     skipped_large: u64,
-    skipped_binary: u64,
+    /// Searched, and binary (not skipped: their bytes are searched too).
+    binary: u64,
+    /// Decoded from UTF-16 and searched as text.
+    utf16: u64,
 }
 
 fn walk(n: &Needles, path: &Path, hits: &mut Vec<Hit>, st: &mut Stats) -> CliResult<()> {
@@ -124,13 +163,7 @@ fn walk(n: &Needles, path: &Path, hits: &mut Vec<Hit>, st: &mut Stats) -> CliRes
         return Ok(());
     };
     let data = Zeroizing::new(data);
-    if is_binary(&data) {
-        st.skipped_binary += 1;
-        return Ok(());
-    }
-    st.files += 1;
-    st.bytes += data.len() as u64;
-    search(n, &data, &path.display().to_string(), hits);
+    search_content(n, &data, &path.display().to_string(), hits, st);
     Ok(())
 }
 
@@ -156,8 +189,15 @@ fn git(args: &[&str], dir: &Path) -> CliResult<Vec<u8>> {
     Ok(out.stdout)
 }
 
-/// Streams blobs through one `git cat-file --batch`, calling `f(sha, content)` for each.
-fn cat_blobs(dir: &Path, shas: &[String], mut f: impl FnMut(&str, &[u8])) -> CliResult<()> {
+/// Streams blobs through one `git cat-file --batch`, calling `f(sha, content)` for each
+/// blob up to `MAX_FILE`. Larger blobs are read through a small buffer and dropped (counted
+/// in `skipped_large`), so memory stays bounded whatever the repository holds.
+fn cat_blobs(
+    dir: &Path,
+    shas: &[String],
+    skipped_large: &mut u64,
+    mut f: impl FnMut(&str, &[u8]),
+) -> CliResult<()> {
     let mut child = Command::new("git")
         .args(["cat-file", "--batch"])
         .current_dir(dir)
@@ -193,10 +233,23 @@ fn cat_blobs(dir: &Path, shas: &[String], mut f: impl FnMut(&str, &[u8])) -> Cli
             [sha, kind, size] => (sha.to_string(), *kind, size.parse::<usize>().unwrap_or(0)),
             _ => continue,
         };
+        if size as u64 > MAX_FILE {
+            // Content and its trailing newline, discarded without holding it.
+            let want = size as u64 + 1;
+            let got = std::io::copy(&mut (&mut r).take(want), &mut std::io::sink())
+                .map_err(|e| CliError::other(e.to_string()))?;
+            if got != want {
+                return Err(CliError::other("git cat-file ended early"));
+            }
+            if kind == "blob" {
+                *skipped_large += 1;
+            }
+            continue;
+        }
         let mut buf = Zeroizing::new(vec![0u8; size + 1]);
         r.read_exact(&mut buf)
             .map_err(|e| CliError::other(e.to_string()))?;
-        if kind == "blob" && (size as u64) <= MAX_FILE && !is_binary(&buf[..size]) {
+        if kind == "blob" {
             f(&sha, &buf[..size]);
         }
     }
@@ -205,7 +258,7 @@ fn cat_blobs(dir: &Path, shas: &[String], mut f: impl FnMut(&str, &[u8])) -> Cli
     Ok(())
 }
 
-fn scan_history(n: &Needles, dir: &Path, hits: &mut Vec<Hit>) -> CliResult<()> {
+fn scan_history(n: &Needles, dir: &Path, hits: &mut Vec<Hit>, st: &mut Stats) -> CliResult<()> {
     let objects = git(&["rev-list", "--objects", "--all"], dir)?;
     let text = String::from_utf8_lossy(&objects);
     let mut paths: std::collections::HashMap<String, String> = Default::default();
@@ -219,13 +272,20 @@ fn scan_history(n: &Needles, dir: &Path, hits: &mut Vec<Hit>) -> CliResult<()> {
         }
     }
     let mut found: Vec<(String, Vec<Hit>)> = Vec::new();
-    cat_blobs(dir, &shas, |sha, data| {
+    let mut skipped = 0;
+    let mut inner = Stats::default();
+    cat_blobs(dir, &shas, &mut skipped, |sha, data| {
         let mut h = Vec::new();
-        search(n, data, "", &mut h);
+        search_content(n, data, "", &mut h, &mut inner);
         if !h.is_empty() {
             found.push((sha.to_string(), h));
         }
     })?;
+    st.skipped_large += skipped;
+    st.files += inner.files;
+    st.bytes += inner.bytes;
+    st.binary += inner.binary;
+    st.utf16 += inner.utf16;
     for (sha, hs) in found {
         // The commit that first added this blob.
         let log = git(
@@ -251,7 +311,7 @@ fn scan_history(n: &Needles, dir: &Path, hits: &mut Vec<Hit>) -> CliResult<()> {
     Ok(())
 }
 
-fn scan_staged(n: &Needles, dir: &Path, hits: &mut Vec<Hit>) -> CliResult<()> {
+fn scan_staged(n: &Needles, dir: &Path, hits: &mut Vec<Hit>, st: &mut Stats) -> CliResult<()> {
     let out = git(&["ls-files", "--stage", "-z"], dir)?;
     let mut shas = Vec::new();
     let mut paths = std::collections::HashMap::new();
@@ -265,10 +325,13 @@ fn scan_staged(n: &Needles, dir: &Path, hits: &mut Vec<Hit>) -> CliResult<()> {
             }
         }
     }
-    cat_blobs(dir, &shas, |sha, data| {
+    let mut skipped = 0;
+    cat_blobs(dir, &shas, &mut skipped, |sha, data| {
         let location = format!("(staged) {}", paths.get(sha).cloned().unwrap_or_default());
-        search(n, data, &location, hits);
-    })
+        search_content(n, data, &location, hits, st);
+    })?;
+    st.skipped_large += skipped;
+    Ok(())
 }
 
 pub fn run(
@@ -301,10 +364,10 @@ pub fn run(
                     .unwrap_or_else(|| PathBuf::from("."))
             };
             if history {
-                scan_history(&n, &dir, &mut hits)?;
+                scan_history(&n, &dir, &mut hits, &mut st)?;
             }
             if staged {
-                scan_staged(&n, &dir, &mut hits)?;
+                scan_staged(&n, &dir, &mut hits, &mut st)?;
             }
         }
     } else {
@@ -315,7 +378,7 @@ pub fn run(
     if as_json {
         output::json(
             &json!({ "found": hits, "files": st.files, "bytes": st.bytes,
-            "skipped_large": st.skipped_large, "skipped_binary": st.skipped_binary }),
+            "skipped_large": st.skipped_large, "binary": st.binary, "utf16": st.utf16 }),
         );
     } else {
         for h in &hits {
@@ -332,14 +395,15 @@ pub fn run(
                 hits.len()
             ));
         }
-        if st.skipped_large + st.skipped_binary > 0 {
-            output::note(&format!(
-                "skipped {} binary file(s) and {} file(s) over {} MiB",
-                st.skipped_binary,
-                st.skipped_large,
-                MAX_FILE / 1024 / 1024
-            ));
-        }
+        output::note(&format!(
+            "searched {} file(s) or blob(s), {} bytes ({} binary, {} decoded from UTF-16); skipped {} over {} MiB",
+            st.files,
+            st.bytes,
+            st.binary,
+            st.utf16,
+            st.skipped_large,
+            MAX_FILE / 1024 / 1024
+        ));
     }
     Ok(if hits.is_empty() { 0 } else { code::REFUSED })
 }
