@@ -240,12 +240,23 @@ fn scan_finds_secrets_in_utf16_and_binary_files_in_git() {
     std::fs::create_dir_all(&proj).expect("mkdir");
     let g = |args: &[&str]| {
         let st = std::process::Command::new(&git)
-            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .current_dir(&proj)
             .output()
             .expect("git");
-        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
     };
     g(&["init", "-q"]);
     let mut u16le = vec![0xFF, 0xFE];

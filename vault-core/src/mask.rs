@@ -8,6 +8,124 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 use zeroize::Zeroizing;
 
+/// Shortest piece masked on its own (a line of a multi-line secret, a base64 run): shorter
+/// pieces would match ordinary text.
+pub const MIN_PIECE: usize = 8;
+
+fn push(out: &mut Vec<Zeroizing<Vec<u8>>>, v: Zeroizing<Vec<u8>>, min: usize) {
+    if v.len() >= min && !out.contains(&v) {
+        out.push(v);
+    }
+}
+
+/// Every form of `secret` that is masked (docs/THREAT_MODEL.md lists them):
+/// - the secret itself; with `\n` as `\r\n` (a pty, CRLF output); each line of a multi-line
+///   secret (a PEM key) of [`MIN_PIECE`] bytes or more, alone (line-at-a-time output);
+/// - its JSON string escape as serde writes it, with `/` as `\/`, and with every
+///   non-alphanumeric character as `\u00XX`;
+/// - percent-encoding (RFC 3986 unreserved characters kept), in upper and lower case hex;
+/// - hex of its bytes, lower and upper case;
+/// - standard and URL-safe base64 at each of the three alignments: the run of base64
+///   characters that depends only on the secret's bytes, whatever came before or after it
+///   (so a secret inside a larger base64 blob is caught too), when that run is at least
+///   [`MIN_PIECE`] characters long.
+pub fn forms(secret: &str) -> Vec<Zeroizing<Vec<u8>>> {
+    use base64::Engine;
+    let mut out: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+    if secret.is_empty() {
+        return out;
+    }
+    let raw = secret.as_bytes();
+    push(&mut out, Zeroizing::new(raw.to_vec()), 1);
+    if secret.contains('\n') {
+        let crlf = Zeroizing::new(secret.replace("\r\n", "\n").replace('\n', "\r\n"));
+        push(&mut out, Zeroizing::new(crlf.as_bytes().to_vec()), 1);
+        for line in secret.lines() {
+            let line = line.trim_end_matches('\r');
+            push(
+                &mut out,
+                Zeroizing::new(line.as_bytes().to_vec()),
+                MIN_PIECE,
+            );
+        }
+    }
+    // JSON.
+    let json = Zeroizing::new(serde_json::to_string(secret).unwrap_or_default());
+    if json.len() >= 2 {
+        let inner = &json[1..json.len() - 1];
+        push(&mut out, Zeroizing::new(inner.as_bytes().to_vec()), 1);
+        if inner.contains('/') {
+            let slashed = Zeroizing::new(inner.replace('/', "\\/"));
+            push(&mut out, Zeroizing::new(slashed.as_bytes().to_vec()), 1);
+        }
+    }
+    if secret.chars().any(|c| !c.is_ascii_alphanumeric()) {
+        let mut u = Zeroizing::new(String::with_capacity(secret.len() * 6));
+        for c in secret.chars() {
+            if c.is_ascii_alphanumeric() {
+                u.push(c);
+            } else {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    u.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+        push(&mut out, Zeroizing::new(u.as_bytes().to_vec()), 1);
+    }
+    // Percent-encoding.
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    if raw.iter().any(|&b| !unreserved(b)) {
+        for upper in [true, false] {
+            let mut p = Zeroizing::new(Vec::with_capacity(raw.len() * 3));
+            for &b in raw {
+                if unreserved(b) {
+                    p.push(b);
+                } else if upper {
+                    p.extend_from_slice(format!("%{b:02X}").as_bytes());
+                } else {
+                    p.extend_from_slice(format!("%{b:02x}").as_bytes());
+                }
+            }
+            push(&mut out, p, 1);
+        }
+    }
+    // Hex.
+    let lower = Zeroizing::new(hex::encode(raw));
+    push(
+        &mut out,
+        Zeroizing::new(lower.as_bytes().to_vec()),
+        MIN_PIECE,
+    );
+    push(
+        &mut out,
+        Zeroizing::new(lower.to_ascii_uppercase().into_bytes()),
+        MIN_PIECE,
+    );
+    // Base64 at each alignment: with `k` bytes before the secret, the 4-character groups that
+    // hold only the secret's bytes.
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+    ] {
+        for k in 0..3usize {
+            let mut buf = Zeroizing::new(vec![0u8; k]);
+            buf.extend_from_slice(raw);
+            let enc = Zeroizing::new(engine.encode(&*buf));
+            let start = if k == 0 { 0 } else { 4 };
+            let end = 4 * ((k + raw.len()) / 3);
+            if end > start {
+                push(
+                    &mut out,
+                    Zeroizing::new(enc.as_bytes()[start..end].to_vec()),
+                    MIN_PIECE,
+                );
+            }
+        }
+    }
+    out
+}
+
 /// A streaming masker for one bot's secrets.
 #[derive(Clone)]
 pub struct Masker {
@@ -19,22 +137,14 @@ pub struct Masker {
 }
 
 impl Masker {
-    /// Masks each of `secrets` (and its JSON-escaped form) as `<redacted:BOT>`.
+    /// Masks each of `secrets`, and every form of it listed in [`forms`], as `<redacted:BOT>`.
     pub fn new(secrets: &[&str], bot: &str) -> Masker {
         let mut patterns: Vec<Zeroizing<Vec<u8>>> = Vec::new();
         for s in secrets {
-            if s.is_empty() {
-                continue;
-            }
-            let raw = Zeroizing::new(s.as_bytes().to_vec());
-            let json = Zeroizing::new(serde_json::to_string(s).unwrap_or_default());
-            let escaped =
-                Zeroizing::new(json.as_bytes()[1..json.len().saturating_sub(1).max(1)].to_vec());
-            if !escaped.is_empty() && *escaped != *raw && !patterns.contains(&escaped) {
-                patterns.push(escaped);
-            }
-            if !patterns.contains(&raw) {
-                patterns.push(raw);
+            for f in forms(s) {
+                if !patterns.contains(&f) {
+                    patterns.push(f);
+                }
             }
         }
         // The automaton keeps copies of the patterns in memory it does not wipe; the process
@@ -169,6 +279,83 @@ impl Masker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn masked(secret: &str, text: &[u8]) -> Vec<u8> {
+        let mut m = Masker::new(&[secret], "b");
+        let mut out = Vec::new();
+        // Byte at a time: the worst split there is.
+        for b in text {
+            m.feed(std::slice::from_ref(b), &mut out);
+        }
+        m.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn encoded_forms_of_a_secret_are_masked() {
+        use base64::Engine;
+        let secret = "Sup3r/Secret+Key=Value!xyz";
+        let mut forms_seen: Vec<Vec<u8>> = Vec::new();
+        for k in 0..3 {
+            let mut b = b"ab"[..k.min(2)].to_vec();
+            if k == 2 {
+                b = b"ab".to_vec();
+            }
+            b.extend_from_slice(secret.as_bytes());
+            b.extend_from_slice(b"tail");
+            forms_seen.push(
+                base64::engine::general_purpose::STANDARD
+                    .encode(&b)
+                    .into_bytes(),
+            );
+            forms_seen.push(
+                base64::engine::general_purpose::URL_SAFE
+                    .encode(&b)
+                    .into_bytes(),
+            );
+        }
+        forms_seen.push(hex::encode(secret).into_bytes());
+        forms_seen.push(hex::encode_upper(secret).into_bytes());
+        forms_seen.push(b"Sup3r%2FSecret%2BKey%3DValue%21xyz".to_vec());
+        forms_seen.push(b"Sup3r%2fSecret%2bKey%3dValue%21xyz".to_vec());
+        forms_seen.push(br"Sup3r\/Secret+Key=Value!xyz".to_vec());
+        forms_seen.push(br"Sup3r\u002fSecret\u002bKey\u003dValue\u0021xyz".to_vec());
+        for f in forms_seen {
+            let mut text = b"log: ".to_vec();
+            text.extend_from_slice(&f);
+            text.extend_from_slice(b" end\n");
+            let out = masked(secret, &text);
+            assert!(
+                out.windows(9).any(|w| w == b"<redacted"),
+                "not masked: {}",
+                String::from_utf8_lossy(&f)
+            );
+            // No 12-character run of the encoded form survives.
+            for w in f.windows(12) {
+                assert!(
+                    !out.windows(12).any(|o| o == w),
+                    "{} leaked from {}",
+                    String::from_utf8_lossy(w),
+                    String::from_utf8_lossy(&f)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_multi_line_secret_is_masked_on_a_pty_with_crlf_and_line_by_line() {
+        let pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBxxxxxxxxxxxxxxxxxxxxxxxxxxx\nAoGCCqGSM49AwEHoUQDQgAEyyyyyyyyyyyy\n-----END EC PRIVATE KEY-----\n";
+        let crlf = pem.replace('\n', "\r\n");
+        for text in [
+            crlf.clone(),
+            format!("key line: MHcCAQEEIBxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"),
+        ] {
+            let out = masked(pem, text.as_bytes());
+            let out = String::from_utf8_lossy(&out);
+            assert!(!out.contains("MHcCAQEEIB"), "{out}");
+            assert!(!out.contains("AoGCCqGSM49"), "{out}");
+        }
+    }
 
     fn mask_chunks(secrets: &[&str], chunks: &[&str]) -> String {
         let mut m = Masker::new(secrets, "b");
