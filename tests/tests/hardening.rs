@@ -659,3 +659,19 @@ fn a_vault_path_at_a_directory_says_it_is_a_directory() {
     assert!(err.contains("is a directory"), "{err}");
     assert!(!err.contains("insecure"), "{err}");
 }
+
+#[test]
+fn reveals_refusals_and_run_exit_statuses_are_in_the_audit_log() {
+    let c = Cli::new();
+    c.add("b1", KEY, SECRET);
+    assert_eq!(c.run(&["show", "b1", "--reveal", "--json"], "").0, 0);
+    assert_eq!(c.run(&["run", "--", "sh", "-c", "exit 3"], "").0, 3);
+    assert_eq!(c.run(&["revoke", "b1"], "").0, 0);
+    assert_eq!(c.run(&["run", "--bot", "b1", "--", "true"], "").0, 5);
+    let (code, out, err) = c.run(&["log", "--json"], "");
+    assert_eq!(code, 0, "{err}");
+    for op in ["\"reveal\"", "\"run-exit\"", "exit 3", "\"run-refused\""] {
+        assert!(out.contains(op), "{op} missing: {out}");
+    }
+    assert!(!out.contains(SECRET));
+}

@@ -34,7 +34,8 @@ pub use model::{
 };
 pub use secret::SecretValue;
 pub use vault::{
-    parse_identity_file, short_fp, OpenOptions, SetBot, Unlock, UnlockedBy, Vault, VaultFile,
+    parse_identity_file, short_fp, LogHandle, OpenOptions, SetBot, Unlock, UnlockedBy, Vault,
+    VaultFile,
 };
 
 /// Re-exported so callers use the same `secrecy` version as we do.

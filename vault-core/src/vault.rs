@@ -461,6 +461,28 @@ fn check_rollback(opts: &OpenOptions, header: &Header, warnings: &mut Vec<String
     Ok(())
 }
 
+/// Appends to one vault's audit log after the vault is closed. Holds the log key only (which
+/// can add entries, not read a secret); Debug shows the path alone.
+pub struct LogHandle {
+    path: PathBuf,
+    key: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for LogHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogHandle")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogHandle {
+    /// Appends one entry (not fsynced, like `run`'s own).
+    pub fn append(&self, op: &str, bot: Option<&str>, detail: Option<String>) -> Result<()> {
+        audit_log::append(&self.path, &self.key, entry(op, bot, None, detail), false).map(|_| ())
+    }
+}
+
 /// An unlocked vault.
 pub struct Vault {
     path: PathBuf,
@@ -703,6 +725,16 @@ impl Vault {
     }
 
     /// Appends to the audit log without writing the vault (run, verify, export, ...).
+    /// What appending to the audit log later needs, once the vault itself is dropped (a
+    /// supervisor logs the bot's exit status): the log's path and key, nothing else.
+    pub fn log_handle(&self) -> LogHandle {
+        LogHandle {
+            path: audit_log::log_path(&self.path),
+            key: Zeroizing::new(self.body.log_key.expose().as_bytes().to_vec()),
+        }
+    }
+
+    /// Appends one entry to the audit log without writing the vault.
     pub fn log_only(&self, op: &str, bot: Option<&str>, detail: Option<String>) -> Result<()> {
         let fp = bot
             .and_then(|b| self.body.bots.get(b))

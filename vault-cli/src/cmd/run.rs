@@ -190,6 +190,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     let v = ctx.open()?;
     let bot = choose_bot(&v, a.bot.as_deref())?;
     if let Some(why) = policy::run_refusal(bot) {
+        v.log_only("run-refused", Some(&bot.name), Some(why.clone()))?;
         return Err(CliError::new(code::REFUSED, format!("refused: {why}")));
     }
     for f in policy::evaluate(bot, jiff::Timestamp::now()) {
@@ -235,6 +236,8 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
             profile.as_str()
         ));
     }
+    // Kept past the vault to log the bot's exit status (the log key only).
+    let log = v.log_handle();
     // The identity and every other bot's secrets are dropped (zeroized) here.
     drop(v);
 
@@ -283,7 +286,15 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
         cmd,
         mask.then_some((masker_refs.as_slice(), bot_name.as_str(), watched)),
         ttl,
-    )?;
+    );
+    let detail = match &status {
+        Ok(code) => format!("exit {code}"),
+        Err(e) => format!("failed to start (exit {})", e.code),
+    };
+    if let Err(e) = log.append("run-exit", Some(&bot_name), Some(detail)) {
+        output::warn(&format!("could not log the run's exit status: {e}"));
+    }
+    let status = status?;
     // The config memfd stayed open until the child ended: freqtrade re-reads it on /reload_config.
     let _ = &config_fd;
     Ok(status)

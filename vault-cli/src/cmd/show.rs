@@ -65,6 +65,8 @@ pub fn run(ctx: &Ctx, name: &str, as_json: bool, reveal: bool) -> CliResult<i32>
     let b = v.bot(name)?;
     let mut j = bot_json(b);
     if reveal {
+        // Who saw the secrets, and when: logged before they are printed.
+        v.log_only("reveal", Some(name), None)?;
         if std::io::stdout().is_terminal() {
             output::warn(
                 "printing secrets to the terminal: clear the screen and scrollback afterwards",
