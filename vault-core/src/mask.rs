@@ -348,7 +348,7 @@ mod tests {
         let crlf = pem.replace('\n', "\r\n");
         for text in [
             crlf.clone(),
-            format!("key line: MHcCAQEEIBxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"),
+            "key line: MHcCAQEEIBxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n".to_string(),
         ] {
             let out = masked(pem, text.as_bytes());
             let out = String::from_utf8_lossy(&out);
