@@ -124,6 +124,7 @@ pub fn survive_console_ctrl() {
 /// A local account that `vault run --user` starts the bot as.
 #[cfg(unix)]
 #[derive(Debug, Clone)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub struct Account {
     pub name: String,
     pub uid: u32,
@@ -133,8 +134,18 @@ pub struct Account {
     pub home: std::ffi::OsString,
 }
 
+/// `--user` is Linux only (getgrouplist and setgroups differ in type elsewhere; bots run on Linux).
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn lookup_account(name: &str) -> Result<Account, String> {
+    Err(format!("--user {name} is supported on Linux only"))
+}
+
+/// Never reached off Linux: [`lookup_account`] refuses there.
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn become_account_on_exec(_cmd: &mut std::process::Command, _acct: &Account) {}
+
 /// Looks `name` up in the passwd database (NSS, as login does), with its groups.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 pub fn lookup_account(name: &str) -> Result<Account, String> {
     use std::ffi::{CStr, CString, OsStr};
     use std::os::unix::ffi::OsStrExt;
@@ -187,7 +198,7 @@ pub fn lookup_account(name: &str) -> Result<Account, String> {
 /// then user, in that order, since a non-root process can change neither groups nor gid),
 /// check that root cannot be regained, and set `no_new_privs` so no setuid program in the
 /// bot's reach gives it back.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 pub fn become_account_on_exec(cmd: &mut std::process::Command, acct: &Account) {
     use std::os::unix::process::CommandExt;
     let groups: Vec<libc::gid_t> = acct.groups.clone();
@@ -208,7 +219,6 @@ pub fn become_account_on_exec(cmd: &mut std::process::Command, acct: &Account) {
             if uid != 0 && libc::setuid(0) == 0 {
                 return Err(std::io::Error::other("root could be regained after setuid"));
             }
-            #[cfg(target_os = "linux")]
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
