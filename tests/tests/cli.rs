@@ -158,7 +158,8 @@ fn add_refuses_withdrawals_known_keys_and_bad_names_and_writes_nothing() {
         &["add", "Bad/Name", "--exchange", "binance", "--from-stdin"],
         "k-0000000000001\ns-000000000001\n",
     );
-    assert_eq!(code, 1);
+    // A bad name is a usage error, like an unknown exchange (issue #11).
+    assert_eq!(code, 2);
     let (code, _, _) = c.run(
         &["add", "alpha", "--exchange", "binance", "--from-stdin"],
         "k-0000000000002\ns-000000000002\n",

@@ -675,3 +675,28 @@ fn reveals_refusals_and_run_exit_statuses_are_in_the_audit_log() {
     }
     assert!(!out.contains(SECRET));
 }
+
+#[test]
+fn bad_input_exit_codes_are_consistent() {
+    let c = Cli::new();
+    c.add("b1", KEY, SECRET);
+    // Values checked before the vault is opened: usage errors, like clap's own.
+    let (code, _, err) = c.run(
+        &["add", "Bad/Name", "--exchange", "binance", "--from-stdin"],
+        "k\ns\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        c.run(
+            &["add", "ok", "--exchange", "nosuchex", "--from-stdin"],
+            "k\ns\n"
+        )
+        .0,
+        2
+    );
+    assert_eq!(c.run(&["rename", "b1", "Bad Name"], "").0, 2);
+    // An unknown bot is 6 for show and log alike.
+    assert_eq!(c.run(&["show", "nosuch"], "").0, 6);
+    assert_eq!(c.run(&["log", "nosuch"], "").0, 6);
+    assert_eq!(c.run(&["log", "b1"], "").0, 0);
+}

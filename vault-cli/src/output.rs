@@ -3,12 +3,21 @@
 
 use std::io::{IsTerminal, Write};
 
-/// Writes a line to stdout; a broken pipe exits 0 at once.
+/// Set once stdout's reader has gone: later lines are dropped.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes a line to stdout. A broken pipe is a normal end (`vault list | head -1`): later
+/// output is dropped and the command finishes as usual, so every secret buffer is dropped
+/// and wiped on the way out (a `process::exit` here would skip those destructors).
 pub fn out(line: &str) {
+    use std::sync::atomic::Ordering;
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
     let mut o = std::io::stdout().lock();
     if let Err(e) = writeln!(o, "{line}") {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
         }
     }
 }

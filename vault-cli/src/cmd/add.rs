@@ -20,7 +20,7 @@ pub fn parse_exchange(s: &str) -> CliResult<Exchange> {
 
 pub fn run(ctx: &Ctx, a: AddArgs) -> CliResult<i32> {
     // Validate everything that needs no secret before asking for one.
-    model::validate_bot_name(&a.bot)?;
+    super::bot_name_arg(&a.bot)?;
     let exchange = parse_exchange(&a.exchange)?;
     let withdrawals = super::withdrawals(a.withdrawals);
     if withdrawals == vault_core::Withdrawals::Enabled {

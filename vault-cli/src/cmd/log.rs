@@ -14,6 +14,13 @@ pub fn run(ctx: &Ctx, bot: Option<&str>, as_json: bool) -> CliResult<i32> {
         .iter()
         .filter(|e| bot.is_none() || e.bot.as_deref() == bot)
         .collect();
+    // A bot that is neither in the vault nor anywhere in its log is "no such bot", as for
+    // `show`; a removed bot's history is still shown.
+    if let Some(b) = bot {
+        if entries.is_empty() && v.bot(b).is_err() {
+            return Err(vault_core::Error::NoSuchBot(b.to_string()).into());
+        }
+    }
     if as_json {
         output::json(&json!({
             "intact": checked.problems.is_empty(),
