@@ -700,3 +700,17 @@ fn bad_input_exit_codes_are_consistent() {
     assert_eq!(c.run(&["log", "nosuch"], "").0, 6);
     assert_eq!(c.run(&["log", "b1"], "").0, 0);
 }
+
+#[test]
+fn usage_lines_and_help_do_not_show_what_the_environment_set() {
+    let c = Cli::new();
+    let mut cmd = c.cmd();
+    cmd.env("VAULT_BOT", "b1").args(["run"]);
+    let (code, _, err) = c.run_with(cmd, "");
+    assert_eq!(code, 2, "{err}");
+    let usage = err.lines().find(|l| l.starts_with("Usage:")).unwrap_or("");
+    assert_eq!(usage, "Usage: vault run -- <CMD>...", "{err}");
+    let (_, out, _) = c.run(&["--help"], "");
+    assert!(!out.contains(&c.pass_file().display().to_string()), "{out}");
+    assert!(out.contains("VAULT_PASSPHRASE_FILE"), "{out}");
+}

@@ -18,19 +18,21 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args, Clone)]
 pub struct Global {
+    // (see `with_env` below)
+    // The environment fallbacks (VAULT_PATH, VAULT_PASSPHRASE_FILE, VAULT_IDENTITY_FILE) are
+    // applied after parsing (`Global::with_env`), not by clap's `env`: clap would print a
+    // flag taken from the environment in every usage line, with its value in `--help`.
     /// The vault file (default: the platform data directory; `vault doctor` prints it).
-    #[arg(long, global = true, env = "VAULT_PATH", value_name = "PATH")]
+    /// Env: VAULT_PATH.
+    #[arg(long, global = true, value_name = "PATH")]
     pub vault: Option<PathBuf>,
     /// Read the passphrase from the first line of this file (0600 or stricter).
-    #[arg(
-        long,
-        global = true,
-        env = "VAULT_PASSPHRASE_FILE",
-        value_name = "PATH"
-    )]
+    /// Env: VAULT_PASSPHRASE_FILE.
+    #[arg(long, global = true, value_name = "PATH")]
     pub passphrase_file: Option<PathBuf>,
     /// Unlock with this age identity file (AGE-SECRET-KEY-1..., 0600 or stricter).
-    #[arg(long, global = true, env = "VAULT_IDENTITY_FILE", value_name = "PATH")]
+    /// Env: VAULT_IDENTITY_FILE.
+    #[arg(long, global = true, value_name = "PATH")]
     pub identity: Option<PathBuf>,
     /// Which unlock method to use.
     #[arg(long, global = true, value_enum, default_value_t = UnlockMethod::Auto)]
@@ -41,6 +43,25 @@ pub struct Global {
     /// Say which unlock method was used, and more.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+}
+
+/// A path from the environment; an empty value counts as unset.
+pub fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+impl Global {
+    /// A flag wins over its variable.
+    pub fn with_env(mut self) -> Self {
+        self.vault = self.vault.or_else(|| env_path("VAULT_PATH"));
+        self.passphrase_file = self
+            .passphrase_file
+            .or_else(|| env_path("VAULT_PASSPHRASE_FILE"));
+        self.identity = self.identity.or_else(|| env_path("VAULT_IDENTITY_FILE"));
+        self
+    }
 }
 
 /// Unlock methods.
@@ -126,7 +147,8 @@ pub enum Command {
     /// Change the passphrase (re-wraps the passphrase slot).
     Passwd {
         /// Read the new passphrase from the first line of this 0600 file instead of prompting.
-        #[arg(long, env = "VAULT_NEW_PASSPHRASE_FILE", value_name = "PATH")]
+        /// Env: VAULT_NEW_PASSPHRASE_FILE.
+        #[arg(long, value_name = "PATH")]
         new_passphrase_file: Option<PathBuf>,
         /// Argon2id memory in MiB for the re-wrapped slot (default: the vault's own, or the
         /// largest default that fits this machine).
@@ -135,7 +157,8 @@ pub enum Command {
     },
     /// New identity: re-encrypt everything and re-wrap every slot.
     Rekey {
-        #[arg(long, env = "VAULT_NEW_PASSPHRASE_FILE", value_name = "PATH")]
+        /// Env: VAULT_NEW_PASSPHRASE_FILE.
+        #[arg(long, value_name = "PATH")]
         new_passphrase_file: Option<PathBuf>,
     },
     /// Run a command with a bot's credentials.
@@ -285,7 +308,8 @@ pub enum SecretCmd {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    #[arg(long, env = "VAULT_BOT")]
+    /// Which bot (default: the only active one). Env: VAULT_BOT.
+    #[arg(long)]
     pub bot: Option<String>,
     #[arg(long, value_enum)]
     pub env_profile: Option<ProfileArg>,

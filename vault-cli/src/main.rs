@@ -51,7 +51,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> CliResult<i32> {
-    let ctx = ctx::Ctx::new(cli.global)?;
+    let ctx = ctx::Ctx::new(cli.global.with_env())?;
     match cli.command {
         Command::Init(a) => cmd::init::run(&ctx, a),
         Command::Add(a) => cmd::add::run(&ctx, a),
@@ -70,11 +70,27 @@ fn run(cli: Cli) -> CliResult<i32> {
         Command::Passwd {
             new_passphrase_file,
             kdf_memory,
-        } => cmd::passwd::run(&ctx, new_passphrase_file.as_deref(), kdf_memory),
+        } => cmd::passwd::run(
+            &ctx,
+            new_passphrase_file
+                .or_else(|| cli::env_path("VAULT_NEW_PASSPHRASE_FILE"))
+                .as_deref(),
+            kdf_memory,
+        ),
         Command::Rekey {
             new_passphrase_file,
-        } => cmd::rekey::run(&ctx, new_passphrase_file.as_deref()),
-        Command::Run(a) => cmd::run::run(&ctx, a),
+        } => cmd::rekey::run(
+            &ctx,
+            new_passphrase_file
+                .or_else(|| cli::env_path("VAULT_NEW_PASSPHRASE_FILE"))
+                .as_deref(),
+        ),
+        Command::Run(mut a) => {
+            if a.bot.is_none() {
+                a.bot = std::env::var("VAULT_BOT").ok().filter(|b| !b.is_empty());
+            }
+            cmd::run::run(&ctx, a)
+        }
         Command::Audit { json, strict } => cmd::audit::run(&ctx, json, strict),
         Command::Scan {
             paths,
