@@ -1200,10 +1200,29 @@ impl Vault {
             m.update(input);
             m.finalize().into_bytes().into()
         });
-        store::atomic_write(&self.path, &file, create, |back| {
+        if let Err(e) = store::atomic_write(&self.path, &file, create, |back| {
             let parsed = format::parse(back)?;
             open_with(&self.keys, &parsed).map(|_| ())
-        })?;
+        }) {
+            // The entry above names a write that did not happen: say so in the log too
+            // (a writer killed right here leaves no marker; `vault log` then shows an entry
+            // past the header's anchor, which it reports as not anchored).
+            let _ = audit_log::append(
+                &log,
+                body.log_key.expose().as_bytes(),
+                entry(
+                    "write-failed",
+                    bot,
+                    None,
+                    Some(format!(
+                        "generation {} ({op}) was not written",
+                        header.generation
+                    )),
+                ),
+                true,
+            );
+            return Err(e);
+        }
         GenerationRecord::new(&self.opts.state_dir).store(&header.vault_id, header.generation)?;
         Ok(header)
     }
