@@ -221,24 +221,9 @@ pub fn append(
     let mut o = OpenOptions::new();
     o.append(true).create(true);
     crate::store::owner_only(&mut o);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(
-            i32::try_from((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits())
-                .unwrap_or(0),
-        );
-    }
-    let mut f = o.open(path).map_err(|e| {
-        #[cfg(unix)]
-        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-            return Error::InsecurePermissions {
-                path: path.to_path_buf(),
-                reason: "is a symbolic link; the audit log must be a regular file".into(),
-            };
-        }
-        Error::io(format!("cannot open {}", path.display()), e)
-    })?;
+    let mut f = crate::store::no_follow_no_block(&mut o)
+        .open(path)
+        .map_err(|e| crate::store::open_error(path, e))?;
     let meta = f
         .metadata()
         .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;

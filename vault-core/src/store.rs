@@ -155,32 +155,41 @@ fn file_kind(t: std::fs::FileType) -> &'static str {
     }
 }
 
+/// O_NOFOLLOW and, on Unix, O_NONBLOCK: a symlink fails with ELOOP, a FIFO does not block.
+pub(crate) fn no_follow_no_block(o: &mut OpenOptions) -> &mut OpenOptions {
+    no_follow(o);
+    #[cfg(unix)]
+    o.custom_flags(
+        i32::try_from((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits())
+            .unwrap_or(0),
+    );
+    o
+}
+
+/// What a failed open means: missing, a symlink (ELOOP under O_NOFOLLOW), or an I/O error.
+pub(crate) fn open_error(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        return Error::FileNotFound(path.to_path_buf());
+    }
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        return Error::InsecurePermissions {
+            path: path.to_path_buf(),
+            reason: "is a symbolic link; point to the real file instead".into(),
+        };
+    }
+    Error::io(format!("cannot open {}", path.display()), e)
+}
+
 /// Opens `path` for reading without following a symlink and without blocking (a FIFO would
 /// otherwise block in open(2) until a writer appears), then refuses anything but a regular
 /// file before a byte is read.
 pub(crate) fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata)> {
     let mut o = OpenOptions::new();
     o.read(true);
-    no_follow(&mut o);
-    #[cfg(unix)]
-    o.custom_flags(
-        i32::try_from((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits())
-            .unwrap_or(0),
-    );
-    let f = match o.open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::FileNotFound(path.to_path_buf()))
-        }
-        #[cfg(unix)]
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(Error::InsecurePermissions {
-                path: path.to_path_buf(),
-                reason: "is a symbolic link; point to the real file instead".into(),
-            })
-        }
-        Err(e) => return Err(Error::io(format!("cannot open {}", path.display()), e)),
-    };
+    let f = no_follow_no_block(&mut o)
+        .open(path)
+        .map_err(|e| open_error(path, e))?;
     let meta = f
         .metadata()
         .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
