@@ -220,19 +220,7 @@ pub fn append(
     // a FIFO does not block (O_NONBLOCK), and only a regular file of ours is appended to.
     let mut o = OpenOptions::new();
     o.append(true).create(true);
-    crate::store::owner_only(&mut o);
-    let mut f = crate::store::no_follow_no_block(&mut o)
-        .open(path)
-        .map_err(|e| crate::store::open_error(path, e))?;
-    let meta = f
-        .metadata()
-        .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
-    if !meta.file_type().is_file() {
-        return Err(Error::NotAFile {
-            path: path.to_path_buf(),
-            kind: "not a regular file",
-        });
-    }
+    let (mut f, meta) = crate::store::open_regular_with(path, crate::store::owner_only(&mut o))?;
     crate::store::check_permissions(path, &meta)?;
     f.write_all(text.as_bytes())
         .and_then(|_| if durable { f.sync_data() } else { Ok(()) })

@@ -185,9 +185,16 @@ pub(crate) fn open_error(path: &Path, e: std::io::Error) -> Error {
 /// otherwise block in open(2) until a writer appears), then refuses anything but a regular
 /// file before a byte is read.
 pub(crate) fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata)> {
-    let mut o = OpenOptions::new();
-    o.read(true);
-    let f = no_follow_no_block(&mut o)
+    open_regular_with(path, OpenOptions::new().read(true))
+}
+
+/// [`open_regular`] with the caller's options (the audit log opens for append and create):
+/// no symlink, no blocking open, and anything but a regular file refused before any I/O.
+pub(crate) fn open_regular_with(
+    path: &Path,
+    o: &mut OpenOptions,
+) -> Result<(File, std::fs::Metadata)> {
+    let f = no_follow_no_block(o)
         .open(path)
         .map_err(|e| open_error(path, e))?;
     let meta = f
