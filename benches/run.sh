@@ -69,28 +69,31 @@ hyperfine -N --warmup 1 --runs 5 "env VAULT_PASSPHRASE_FILE=$work/pass $V --unlo
 fi
 
 if want mask; then
-echo; echo "== 3. Masking: cat of a 200 MB text file, masked vs --no-mask"
-python3 - "$work/big.txt" <<'PY'
-import sys
+echo; echo "== 3. Masking: cat of 200 MB of log lines and of 200 MB of base64 text, masked vs --no-mask vs cat | cat, one bot with a Binance-shaped key and secret (18 masked forms)"
+python3 - "$work/big.txt" "$work/b64.txt" <<'PY'
+import sys, base64, random
 line=b"2026-11-25 08:46:02,002 - freqtrade.worker - INFO - Bot heartbeat. PID=1234, version='2026.9', state='RUNNING'\n"
 with open(sys.argv[1],"wb") as f:
-    n=200*1024*1024//len(line)
-    f.write(line*n)
+    f.write(line*(200*1024*1024//len(line)))
+random.seed(7)
+blob=base64.encodebytes(random.randbytes(57*1024*64))  # 76-character lines, as PEM and MIME write them
+with open(sys.argv[2],"wb") as f:
+    for _ in range(200*1024*1024//len(blob)): f.write(blob)
 PY
-# hyperfine -N sends stdout and stderr to /dev/null: both streams go nowhere, so vault execs.
-echo "-- a. stdout and stderr to /dev/null"
-hyperfine -N --warmup 2 --runs 20 "sh -c '$V run -- cat $work/big.txt > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null'"
-echo "-- b. stdout to /dev/null, stderr to a file (stderr is still masked)"
-hyperfine -N --warmup 2 --runs 20 "sh -c '$V run -- cat $work/big.txt > /dev/null 2>$work/err.txt'" "sh -c '$V run --no-mask -- cat $work/big.txt > /dev/null 2>$work/err.txt'"
-echo "-- c. to a pipe (journald, a log shipper)"
-hyperfine -N --warmup 2 --runs 30 "sh -c '$V run -- cat $work/big.txt | cat > /dev/null'" "sh -c '$V run --no-mask -- cat $work/big.txt | cat > /dev/null'"
-echo "-- d. to a regular file; and the floor of any design that sees the bytes: cat | cat"
-hyperfine -N --warmup 2 --runs 30 "sh -c '$V run -- cat $work/big.txt > $work/out.txt'" "sh -c '$V run --no-mask -- cat $work/big.txt > $work/out.txt'" \
-  "sh -c 'cat $work/big.txt | cat > $work/out.txt'"
-echo "-- e. the same data path with no masking, three ways (benches/pipe_floor.py): read+write, tee+read+splice, splice alone"
+for input in big.txt b64.txt; do
+echo "-- $input: a. stdout and stderr to /dev/null (hyperfine -N sends both there, so vault execs)"
+hyperfine -N --warmup 2 --runs 10 "sh -c '$V run -- cat $work/$input > /dev/null'" "sh -c '$V run --no-mask -- cat $work/$input > /dev/null'"
+echo "-- $input: b. to a pipe (journald, a log shipper), with the floor of any design that sees the bytes: cat | cat"
+hyperfine -N --warmup 2 --runs 30 "sh -c '$V run -- cat $work/$input | cat > /dev/null'" "sh -c '$V run --no-mask -- cat $work/$input | cat > /dev/null'" \
+  "sh -c 'cat $work/$input | cat | cat > /dev/null'"
+echo "-- $input: c. to a regular file"
+hyperfine -N --warmup 2 --runs 20 "sh -c '$V run -- cat $work/$input > $work/out.txt'" "sh -c '$V run --no-mask -- cat $work/$input > $work/out.txt'" \
+  "sh -c 'cat $work/$input | cat > $work/out.txt'"
+done
+echo "-- the same data path with no masking, three ways (benches/pipe_floor.py): read+write, tee+read+splice, splice alone"
 hyperfine -N --warmup 2 --runs 20 "python3 benches/pipe_floor.py rw $work/big.txt $work/out.txt" \
   "python3 benches/pipe_floor.py tee $work/big.txt $work/out.txt" "python3 benches/pipe_floor.py splice $work/big.txt $work/out.txt"
-rm -f "$work/out.txt" "$work/big.txt"
+rm -f "$work/out.txt" "$work/big.txt" "$work/b64.txt"
 fi
 
 if want rss; then

@@ -45,7 +45,57 @@ fn masking(c: &mut Criterion) {
             n
         })
     });
+    // Base64 text (a certificate bundle, a blob in a JSON log): every byte is a base64
+    // character, so any prefilter keyed on the patterns' first bytes fires constantly.
+    let b64 = base64_text(8 * 1024 * 1024);
+    g.bench_function("8MiB_base64_binance_bot_in_place", |b| {
+        let mut m = mask::Masker::new(&binance, "bot");
+        b.iter(|| {
+            let mut n = 0;
+            for chunk in b64.chunks(1 << 20) {
+                m.feed_with(chunk, &mut |p| n += p.len());
+            }
+            m.finish_with(&mut |p| n += p.len());
+            n
+        })
+    });
+    // A bot with more than 64 masked forms (12 secrets with punctuation): two Teddy searchers.
+    let many: Vec<String> = (0..12)
+        .map(|i| format!("s3cr/t+{i:02}=value!padding-0123456789"))
+        .collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    for (name, text) in [("log", &data), ("base64", &b64)] {
+        g.bench_function(format!("8MiB_{name}_12_secrets_in_place"), |b| {
+            let mut m = mask::Masker::new(&many, "bot");
+            b.iter(|| {
+                let mut n = 0;
+                for chunk in text.chunks(1 << 20) {
+                    m.feed_with(chunk, &mut |p| n += p.len());
+                }
+                m.finish_with(&mut |p| n += p.len());
+                n
+            })
+        });
+    }
     g.finish();
+}
+
+/// `len` bytes of base64 in 76-character lines, of a fixed pseudo-random byte stream.
+fn base64_text(len: usize) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        for _ in 0..76 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push(ALPHABET[(x % 64) as usize]);
+        }
+        out.push(b'\n');
+    }
+    out.truncate(len);
+    out
 }
 
 criterion_group!(benches, masking);

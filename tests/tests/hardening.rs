@@ -503,6 +503,68 @@ fn the_state_directory_is_created_owner_only() {
     }
 }
 
+#[test]
+fn a_write_that_fails_after_its_log_entry_is_marked_write_failed() {
+    let test = "a_write_that_fails_after_its_log_entry_is_marked_write_failed";
+    // Root ignores read-only directories, so the failure is a full disk: the vault's directory
+    // becomes a 256 KiB tmpfs (in a private mount namespace) that is then filled.
+    if !is_root() || which("unshare").is_none() {
+        skip(test, "needs root and unshare for a full filesystem");
+        return;
+    }
+    let c = Cli::new();
+    // A vault of over 24 KiB (two bots with 12 KiB secrets), so that the 8 KiB left free
+    // below holds the log's two small appends but never the new vault.
+    for (bot, fill) in [("big1", 'a'), ("big2", 'b')] {
+        let secret: String = std::iter::repeat_n(fill, 12 * 1024).collect();
+        let (code, _, err) = c.run(
+            &["add", bot, "--exchange", "binance", "--from-stdin"],
+            &format!("BIGKEY{bot}0001\n{secret}\n"),
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    assert!(std::fs::metadata(c.vault()).expect("vault").len() > 24 * 1024);
+    let dir = c.vault().parent().expect("dir").to_path_buf();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c"]).arg(format!(
+        "set -e; d='{d}'; mkdir \"$d/../saved\"; cp -p \"$d\"/vault.age* \"$d/../saved/\"; \
+         mount -t tmpfs -o size=512k,mode=0700 tmpfs \"$d\"; cp -p \"$d\"/../saved/* \"$d/\"; \
+         dd if=/dev/zero of=\"$d/spare\" bs=4k count=2 2>/dev/null; \
+         dd if=/dev/zero of=\"$d/fill\" bs=4k 2>/dev/null || true; rm \"$d/spare\"; \
+         set +e; \"$V\" add full --exchange binance --from-stdin; echo \"exit=$?\"; \
+         rm \"$d/fill\"; echo ==list; \"$V\" list; echo ==log; \"$V\" log",
+        d = dir.display()
+    ));
+    for (k, v) in c.cmd().get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.env("V", vault_bin());
+    let (code, out, err) = c.run_with(cmd, "FULLDISKKEY0001\nFULLDISKSECRET0001\n");
+    assert_eq!(code, 0, "the shell itself: {err}");
+    assert!(
+        !out.contains("exit=0"),
+        "the add must fail on a full disk: {out} {err}"
+    );
+    assert!(err.contains("No space"), "{err}");
+    // The vault is the one from before, and the log says the add's generation was never
+    // written.
+    let (_, after) = out.split_once("==list").expect("list ran");
+    let (list, log) = after.split_once("==log").expect("log ran");
+    assert!(list.contains("big2") && !list.contains("full"), "{list}");
+    let failed = log
+        .lines()
+        .find(|l| l.contains("write-failed"))
+        .unwrap_or_else(|| panic!("no write-failed entry: {log} {err}"));
+    assert!(
+        failed.contains("full") && failed.contains("generation 4"),
+        "{failed}"
+    );
+    assert!(!out.contains("FULLDISK") && !err.contains("FULLDISK"));
+}
+
 // 8. FIFOs where a file is expected.
 
 #[test]
