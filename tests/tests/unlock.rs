@@ -382,8 +382,11 @@ fn a_vault_from_a_mac_says_its_keychain_slot_is_unreachable_and_unlocks_another_
         c.sb.opts(),
     )
     .expect("open");
-    v.set_keyring_slot(3, &zeroize::Zeroizing::new([7u8; 32]))
-        .expect("slot");
+    v.set_keyring_slot(
+        vault_core::KeyringStore::MacosKeychain,
+        &zeroize::Zeroizing::new([7u8; 32]),
+    )
+    .expect("slot");
     drop(v);
     let (code, out, err) = c.run(&["keyring", "status", "--json"], "");
     assert_eq!(code, 0, "{err}");

@@ -14,39 +14,16 @@ use keyring_core::{CredentialStore, Entry};
 
 #[cfg(target_os = "linux")]
 use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
+use vault_core::KeyringStore;
 use zeroize::Zeroizing;
 
-/// Store byte recorded in the slot.
-pub const STORE_SECRET_SERVICE: u8 = 1;
-/// Store byte recorded in the slot.
-pub const STORE_KEYUTILS: u8 = 2;
-/// Store byte recorded in the slot.
-pub const STORE_MACOS_KEYCHAIN: u8 = 3;
-/// Store byte recorded in the slot.
-pub const STORE_WINDOWS_CREDENTIALS: u8 = 4;
-
-pub fn store_name(store: u8) -> &'static str {
-    match store {
-        STORE_SECRET_SERVICE => "secret-service",
-        STORE_KEYUTILS => "keyutils",
-        STORE_MACOS_KEYCHAIN => "macos-keychain",
-        STORE_WINDOWS_CREDENTIALS => "windows-credential-manager",
-        _ => "unknown",
-    }
-}
-
-/// Does the store keep its entry across a reboot?
-pub fn survives_reboot(store: u8) -> bool {
-    store != STORE_KEYUTILS
-}
-
 /// Can this build reach the store at all?
-pub fn compiled_in(store: u8) -> bool {
+pub fn compiled_in(store: KeyringStore) -> bool {
     match store {
-        STORE_SECRET_SERVICE | STORE_KEYUTILS => cfg!(target_os = "linux"),
-        STORE_MACOS_KEYCHAIN => cfg!(target_os = "macos"),
-        STORE_WINDOWS_CREDENTIALS => cfg!(windows),
-        _ => false,
+        KeyringStore::SecretService | KeyringStore::Keyutils => cfg!(target_os = "linux"),
+        KeyringStore::MacosKeychain => cfg!(target_os = "macos"),
+        KeyringStore::WindowsCredentials => cfg!(windows),
+        KeyringStore::Unknown(_) => false,
     }
 }
 
@@ -85,25 +62,25 @@ pub fn describe(e: &keyring_core::Error) -> String {
 }
 
 /// The keyring-core store behind a store byte, where it is one (all but keyutils).
-fn native_store(store: u8) -> Result<Arc<CredentialStore>, String> {
+fn native_store(store: KeyringStore) -> Result<Arc<CredentialStore>, String> {
     let not_here = || {
         Err(format!(
             "the vault's keyring slot uses the {} store, which this build for {} cannot reach; unlock another way",
-            store_name(store),
+            store.name(),
             std::env::consts::OS
         ))
     };
     match store {
         #[cfg(target_os = "linux")]
-        STORE_SECRET_SERVICE => secret_service(),
+        KeyringStore::SecretService => secret_service(),
         #[cfg(target_os = "macos")]
-        STORE_MACOS_KEYCHAIN => {
+        KeyringStore::MacosKeychain => {
             let s: Arc<CredentialStore> =
                 apple_native_keyring_store::keychain::Store::new().map_err(|e| describe(&e))?;
             Ok(s)
         }
         #[cfg(windows)]
-        STORE_WINDOWS_CREDENTIALS => {
+        KeyringStore::WindowsCredentials => {
             let s: Arc<CredentialStore> =
                 windows_native_keyring_store::Store::new().map_err(|e| describe(&e))?;
             Ok(s)
@@ -159,10 +136,10 @@ pub fn kc_delete(store: &Arc<CredentialStore>, vault_id: &str) -> Result<(), Str
 }
 
 /// Saves the wrapping key.
-pub fn save(store: u8, vault_id: &str, key: &Zeroizing<[u8; 32]>) -> Result<(), String> {
+pub fn save(store: KeyringStore, vault_id: &str, key: &Zeroizing<[u8; 32]>) -> Result<(), String> {
     match store {
         #[cfg(target_os = "linux")]
-        STORE_KEYUTILS => {
+        KeyringStore::Keyutils => {
             // Added through the session keyring, where we possess it and may set its
             // permissions, then moved into the user keyring: same user, same trust, so the
             // user's other sessions (and a systemd service of this user) may read it; nobody else.
@@ -191,10 +168,10 @@ pub fn save(store: u8, vault_id: &str, key: &Zeroizing<[u8; 32]>) -> Result<(), 
 }
 
 /// Loads the wrapping key; `Err` says why (missing entry, no access).
-pub fn load(store: u8, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String> {
+pub fn load(store: KeyringStore, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String> {
     match store {
         #[cfg(target_os = "linux")]
-        STORE_KEYUTILS => {
+        KeyringStore::Keyutils => {
             let ring = user_ring()?;
             let k = ring.search(&description(vault_id)).map_err(|e| match e {
                 KeyError::KeyDoesNotExist => {
@@ -218,8 +195,8 @@ pub fn load(store: u8, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String> {
 }
 
 /// Deletes the wrapping key (Ok even if missing).
-pub fn delete(store: u8, vault_id: &str) -> Result<(), String> {
-    if store == STORE_KEYUTILS {
+pub fn delete(store: KeyringStore, vault_id: &str) -> Result<(), String> {
+    if store == KeyringStore::Keyutils {
         #[cfg(target_os = "linux")]
         if let Ok(ring) = user_ring() {
             if let Ok(k) = ring.search(&description(vault_id)) {

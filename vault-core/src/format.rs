@@ -74,11 +74,74 @@ pub struct PassphraseSlot {
     pub ciphertext: Vec<u8>,
 }
 
+/// Which OS store holds a keyring slot's wrapping key: the store byte of the slot
+/// (docs/FORMAT.md). A byte this version does not know is kept as it is, so such a vault
+/// still parses, says which store it needs, and opens another way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringStore {
+    /// 1: the freedesktop Secret Service (gnome-keyring, KWallet).
+    SecretService,
+    /// 2: the Linux kernel's keyutils user keyring (gone at reboot).
+    Keyutils,
+    /// 3: the macOS login Keychain.
+    MacosKeychain,
+    /// 4: the Windows Credential Manager.
+    WindowsCredentials,
+    /// A store byte this version does not know.
+    Unknown(u8),
+}
+
+impl KeyringStore {
+    /// The store of a store byte.
+    pub fn from_byte(b: u8) -> KeyringStore {
+        match b {
+            1 => KeyringStore::SecretService,
+            2 => KeyringStore::Keyutils,
+            3 => KeyringStore::MacosKeychain,
+            4 => KeyringStore::WindowsCredentials,
+            other => KeyringStore::Unknown(other),
+        }
+    }
+
+    /// The byte recorded in the slot.
+    pub fn byte(self) -> u8 {
+        match self {
+            KeyringStore::SecretService => 1,
+            KeyringStore::Keyutils => 2,
+            KeyringStore::MacosKeychain => 3,
+            KeyringStore::WindowsCredentials => 4,
+            KeyringStore::Unknown(b) => b,
+        }
+    }
+
+    /// The name shown to people and in `--json` output.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyringStore::SecretService => "secret-service",
+            KeyringStore::Keyutils => "keyutils",
+            KeyringStore::MacosKeychain => "macos-keychain",
+            KeyringStore::WindowsCredentials => "windows-credential-manager",
+            KeyringStore::Unknown(_) => "unknown",
+        }
+    }
+
+    /// Does the store keep its entry across a reboot?
+    pub fn survives_reboot(self) -> bool {
+        match self {
+            KeyringStore::Keyutils => false,
+            KeyringStore::SecretService
+            | KeyringStore::MacosKeychain
+            | KeyringStore::WindowsCredentials
+            | KeyringStore::Unknown(_) => true,
+        }
+    }
+}
+
 /// A keyring slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyringSlot {
-    /// Which store holds the wrapping key (1 Secret Service, 2 keyutils, 3 macOS, 4 Windows).
-    pub store: u8,
+    /// Which store holds the wrapping key.
+    pub store: KeyringStore,
     /// AEAD nonce.
     pub nonce: [u8; NONCE_LEN],
     /// The wrapped identity (with tag).
@@ -107,7 +170,7 @@ impl Slot {
                 v.extend_from_slice(&p.nonce);
             }
             Slot::Keyring(k) => {
-                v.push(k.store);
+                v.push(k.store.byte());
                 v.extend_from_slice(&k.nonce);
             }
         }
@@ -377,7 +440,7 @@ pub fn parse_fields(fields: &[u8]) -> Result<Header> {
                 })
             }
             SLOT_KEYRING => {
-                let store = s.u8()?;
+                let store = KeyringStore::from_byte(s.u8()?);
                 let nonce = s.array::<NONCE_LEN>()?;
                 let ciphertext = s.u16_bytes()?.to_vec();
                 Slot::Keyring(KeyringSlot {

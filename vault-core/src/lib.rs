@@ -28,6 +28,7 @@ pub mod verify;
 pub use env::Credentials;
 pub use error::{Error, ErrorKind, Result};
 pub use exchange::Exchange;
+pub use format::KeyringStore;
 pub use kdf::KdfParams;
 pub use model::{
     Bot, BotStatus, EnvProfile, NewBot, NewKey, Scope, Status, VerifyResult, Withdrawals,

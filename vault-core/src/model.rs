@@ -304,7 +304,7 @@ pub struct NewBot {
 }
 
 /// The decrypted body.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Body {
     pub format: u32,
     pub fingerprint_key: SecretValue,

@@ -40,11 +40,11 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
         _ => ("not enabled".to_string(), None),
     };
     methods.push(json!({
-        "method": "keyring", "store": kr_store.map(keyring::store_name), "state": kr.0, "problem": kr.1,
-        "survives_reboot": kr_store.is_some_and(keyring::survives_reboot),
+        "method": "keyring", "store": kr_store.map(vault_core::KeyringStore::name), "state": kr.0, "problem": kr.1,
+        "survives_reboot": kr_store.is_some_and(vault_core::KeyringStore::survives_reboot),
         "systemd_service_sees_it": match kr_store {
-            Some(keyring::STORE_KEYUTILS) => "only with KeyringMode=shared",
-            Some(keyring::STORE_SECRET_SERVICE) => "no (needs the user's D-Bus session)",
+            Some(vault_core::KeyringStore::Keyutils) => "only with KeyringMode=shared",
+            Some(vault_core::KeyringStore::SecretService) => "no (needs the user's D-Bus session)",
             Some(_) => "not applicable (no systemd on this platform)",
             None => "no",
         },

@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, a: InitArgs) -> CliResult<i32> {
     }
     if a.keyring {
         // Decide the store before anything is created: a refusal must leave no vault behind.
-        crate::cmd::keyring::store_byte(None)?;
+        crate::cmd::keyring::chosen_store(None)?;
     }
     let pass = input::new_passphrase(ctx.g.passphrase_file.as_deref())?;
     let start = Instant::now();

@@ -6,21 +6,22 @@ use vault_core::Vault;
 use crate::cli::{KeyringCmd, StoreArg};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::keyring::{self, STORE_KEYUTILS, STORE_SECRET_SERVICE};
+use crate::keyring;
 use crate::output;
+use vault_core::KeyringStore;
 
-pub fn store_byte(s: Option<StoreArg>) -> CliResult<u8> {
+pub fn chosen_store(s: Option<StoreArg>) -> CliResult<KeyringStore> {
     let store = match s {
-        Some(StoreArg::Keyutils) => STORE_KEYUTILS,
-        Some(StoreArg::SecretService) => STORE_SECRET_SERVICE,
-        Some(StoreArg::Keychain) => keyring::STORE_MACOS_KEYCHAIN,
-        Some(StoreArg::CredentialManager) => keyring::STORE_WINDOWS_CREDENTIALS,
+        Some(StoreArg::Keyutils) => KeyringStore::Keyutils,
+        Some(StoreArg::SecretService) => KeyringStore::SecretService,
+        Some(StoreArg::Keychain) => KeyringStore::MacosKeychain,
+        Some(StoreArg::CredentialManager) => KeyringStore::WindowsCredentials,
         None => return default_store(),
     };
     if !keyring::compiled_in(store) {
         return Err(CliError::usage(format!(
             "the {} store does not exist on {}; choose one of: {}",
-            keyring::store_name(store),
+            store.name(),
             std::env::consts::OS,
             HERE
         )));
@@ -40,12 +41,12 @@ const HERE: &str = if cfg!(target_os = "linux") {
 };
 
 #[cfg(target_os = "linux")]
-fn default_store() -> CliResult<u8> {
+fn default_store() -> CliResult<KeyringStore> {
     let user_bus = format!("/run/user/{}/bus", vault_core::store::euid());
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
         || std::path::Path::new(&user_bus).exists()
     {
-        Ok(STORE_SECRET_SERVICE)
+        Ok(KeyringStore::SecretService)
     } else {
         Err(CliError::usage(
             "no D-Bus session here, so no Secret Service: choose `--store keyutils` (kernel keyring; does not survive a reboot)",
@@ -54,24 +55,24 @@ fn default_store() -> CliResult<u8> {
 }
 
 #[cfg(target_os = "macos")]
-fn default_store() -> CliResult<u8> {
-    Ok(keyring::STORE_MACOS_KEYCHAIN)
+fn default_store() -> CliResult<KeyringStore> {
+    Ok(KeyringStore::MacosKeychain)
 }
 
 #[cfg(windows)]
-fn default_store() -> CliResult<u8> {
-    Ok(keyring::STORE_WINDOWS_CREDENTIALS)
+fn default_store() -> CliResult<KeyringStore> {
+    Ok(KeyringStore::WindowsCredentials)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-fn default_store() -> CliResult<u8> {
+fn default_store() -> CliResult<KeyringStore> {
     Err(CliError::usage(
         "this platform has no OS keyring store vault can use; unlock with an identity file instead",
     ))
 }
 
 pub fn enable_on(_ctx: &Ctx, mut v: Vault, store: Option<StoreArg>) -> CliResult<i32> {
-    let store = store_byte(store)?;
+    let store = chosen_store(store)?;
     let id = v.vault_id_hex();
     let key = keyring::random_key().map_err(CliError::other)?;
     keyring::save(store, &id, &key).map_err(|why| CliError::other(format!("keyring: {why}")))?;
@@ -79,11 +80,8 @@ pub fn enable_on(_ctx: &Ctx, mut v: Vault, store: Option<StoreArg>) -> CliResult
         let _ = keyring::delete(store, &id);
         return Err(e.into());
     }
-    output::out(&format!(
-        "keyring unlock enabled ({} store)",
-        keyring::store_name(store)
-    ));
-    if store == STORE_KEYUTILS {
+    output::out(&format!("keyring unlock enabled ({} store)", store.name()));
+    if store == KeyringStore::Keyutils {
         output::warn("the keyutils store lives in the kernel's per-user keyring: it does not survive a reboot (unlock once with the passphrase and enable it again), and a systemd service of the same user sees it only if its keyring is linked to the user keyring (KeyringMode=shared)");
     }
     Ok(0)
@@ -107,7 +105,7 @@ pub fn run(ctx: &Ctx, c: KeyringCmd) -> CliResult<i32> {
                 Ok(()) => output::out("keyring unlock disabled; its entry is deleted"),
                 Err(why) => output::warn(&format!(
                     "keyring unlock disabled (the slot is gone from the vault), but its {} entry could not be deleted: {why}",
-                    keyring::store_name(store)
+                    store.name()
                 )),
             }
             Ok(0)
@@ -120,7 +118,7 @@ pub fn run(ctx: &Ctx, c: KeyringCmd) -> CliResult<i32> {
             if json {
                 output::json(&json!({
                     "enabled": store.is_some(),
-                    "store": store.map(keyring::store_name),
+                    "store": store.map(KeyringStore::name),
                     "entry_present": entry.as_ref().map(|r| r.is_ok()),
                     "problem": entry.as_ref().and_then(|r| r.as_ref().err().cloned()),
                 }));
@@ -131,11 +129,11 @@ pub fn run(ctx: &Ctx, c: KeyringCmd) -> CliResult<i32> {
                     }
                     (Some(s), Some(Ok(()))) => output::out(&format!(
                         "keyring unlock: enabled ({}), entry present",
-                        keyring::store_name(s)
+                        s.name()
                     )),
                     (Some(s), Some(Err(why))) => output::out(&format!(
                         "keyring unlock: enabled ({}), but {why}",
-                        keyring::store_name(s)
+                        s.name()
                     )),
                     (Some(_), None) => {}
                 }

@@ -1,0 +1,216 @@
+//! The vault's cryptography: the identity and the keys derived from it (trailer MAC), slot
+//! wrapping (XChaCha20-Poly1305 under a passphrase- or keyring-derived key), the age body, and
+//! key fingerprints. No file access here.
+
+use std::io::{Read, Write};
+use std::str::FromStr;
+
+use age::secrecy::{ExposeSecret, SecretString};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::format::{self, KeyringSlot, KeyringStore, PassphraseSlot, Slot};
+use crate::kdf::{KdfParams, SALT_LEN};
+use crate::model::{Body, BODY_FORMAT};
+
+/// The identity with its derived keys.
+pub(super) struct Keys {
+    pub(super) identity: age::x25519::Identity,
+    pub(super) identity_str: SecretString,
+}
+
+impl Keys {
+    pub(super) fn from_str(s: &SecretString) -> Result<Keys> {
+        let identity = age::x25519::Identity::from_str(s.expose_secret().trim())
+            .map_err(|_| Error::WrongIdentity)?;
+        Ok(Keys {
+            identity_str: identity.to_string(),
+            identity,
+        })
+    }
+    pub(super) fn generate() -> Keys {
+        let identity = age::x25519::Identity::generate();
+        Keys {
+            identity_str: identity.to_string(),
+            identity,
+        }
+    }
+    pub(super) fn recipient(&self) -> String {
+        self.identity.to_public().to_string()
+    }
+    pub(super) fn mac(&self, vault_id: &[u8]) -> Hmac<Sha256> {
+        let hk =
+            hkdf::Hkdf::<Sha256>::new(Some(vault_id), self.identity_str.expose_secret().as_bytes());
+        let mut k = Zeroizing::new([0u8; 32]);
+        hk.expand(b"vault/v1 trailer mac", k.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        <Hmac<Sha256> as Mac>::new_from_slice(k.as_ref()).expect("HMAC takes any key length")
+    }
+}
+
+pub(super) fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b)
+        .map_err(|_| Error::Crypto("the operating system gave no randomness"))?;
+    Ok(b)
+}
+
+pub(super) fn wrap(
+    kek: &[u8; 32],
+    nonce: &[u8; 24],
+    aad: &[u8],
+    identity: &SecretString,
+) -> Result<Vec<u8>> {
+    XChaCha20Poly1305::new(kek.into())
+        .encrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: identity.expose_secret().as_bytes(),
+                aad,
+            },
+        )
+        .map_err(|_| Error::Crypto("XChaCha20-Poly1305 encryption failed"))
+}
+
+pub(super) fn unwrap(
+    kek: &[u8; 32],
+    nonce: &[u8; 24],
+    aad: &[u8],
+    ct: &[u8],
+) -> Option<SecretString> {
+    let pt = Zeroizing::new(
+        XChaCha20Poly1305::new(kek.into())
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
+            .ok()?,
+    );
+    let s = std::str::from_utf8(&pt).ok()?;
+    Some(SecretString::from(s.to_string()))
+}
+
+pub(super) fn passphrase_slot(
+    vault_id: &[u8; 16],
+    pass: &SecretString,
+    params: KdfParams,
+    identity: &SecretString,
+    memory_available_kib: Option<u64>,
+) -> Result<Slot> {
+    params.check_floor()?;
+    params.check_fits(memory_available_kib)?;
+    let salt = random::<SALT_LEN>()?;
+    let nonce = random::<24>()?;
+    let kek = params.derive(pass.expose_secret().as_bytes(), &salt)?;
+    let mut slot = Slot::Passphrase(PassphraseSlot {
+        params,
+        salt,
+        nonce,
+        ciphertext: vec![],
+    });
+    let ct = wrap(&kek, &nonce, &format::slot_aad(vault_id, &slot), identity)?;
+    if let Slot::Passphrase(p) = &mut slot {
+        p.ciphertext = ct;
+    }
+    Ok(slot)
+}
+
+pub(super) fn keyring_slot(
+    vault_id: &[u8; 16],
+    store: KeyringStore,
+    key: &[u8; 32],
+    identity: &SecretString,
+) -> Result<Slot> {
+    let nonce = random::<24>()?;
+    let mut slot = Slot::Keyring(KeyringSlot {
+        store,
+        nonce,
+        ciphertext: vec![],
+    });
+    let ct = wrap(key, &nonce, &format::slot_aad(vault_id, &slot), identity)?;
+    if let Slot::Keyring(k) = &mut slot {
+        k.ciphertext = ct;
+    }
+    Ok(slot)
+}
+
+/// Serializes the body into zeroizing memory sized exactly, so no reallocation leaves a copy.
+pub(super) fn body_plaintext(body: &Body) -> Result<Zeroizing<Vec<u8>>> {
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    serde_json::to_writer(&mut c, body).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let mut buf = Zeroizing::new(Vec::with_capacity(c.0));
+    serde_json::to_writer(&mut *buf, body).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    Ok(buf)
+}
+
+pub(super) fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
+    let recipient = keys.identity.to_public();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+        .map_err(|_| Error::Crypto("age encryption failed"))?;
+    let mut out = Vec::with_capacity(plaintext.len() + 512);
+    let mut w = enc
+        .wrap_output(&mut out)
+        .map_err(|_| Error::Crypto("age encryption failed"))?;
+    w.write_all(plaintext)
+        .and_then(|_| w.finish().map(|_| ()))
+        .map_err(|_| Error::Crypto("age encryption failed"))?;
+    Ok(out)
+}
+
+/// Verifies the trailer MAC over the exact bytes read, then decrypts and parses the body.
+pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body> {
+    let mut mac = keys.mac(&parsed.header.vault_id);
+    mac.update(parsed.mac_input);
+    mac.verify_slice(parsed.mac).map_err(|_| Error::Tampered)?;
+    if keys.recipient() != parsed.header.recipient {
+        return Err(Error::Tampered);
+    }
+    let dec = age::Decryptor::new_buffered(parsed.body).map_err(|_| Error::Tampered)?;
+    let mut r = dec
+        .decrypt(std::iter::once(&keys.identity as &dyn age::Identity))
+        .map_err(|_| Error::Tampered)?;
+    // The whole body is decrypted and its final chunk verified before anything is parsed.
+    let mut pt = Zeroizing::new(Vec::with_capacity(parsed.body.len()));
+    r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
+    let body: Body = serde_json::from_slice(&pt).map_err(|_| Error::Tampered)?;
+    if body.format != BODY_FORMAT {
+        return Err(Error::UnsupportedVersion(
+            u8::try_from(body.format).unwrap_or(u8::MAX),
+        ));
+    }
+    Ok(body)
+}
+
+/// Parses an age identity file: the first `AGE-SECRET-KEY-1` line, comments allowed.
+pub fn parse_identity_file(bytes: &[u8]) -> Result<SecretString> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::InvalidInput("the identity file is not text".into()))?;
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .map(|l| SecretString::from(l.to_string()))
+        .ok_or_else(|| {
+            Error::InvalidInput(
+                "no AGE-SECRET-KEY-1 line in the identity file (is it an age identity file?)"
+                    .into(),
+            )
+        })
+}
+
+pub(super) fn fingerprint(body: &Body, api_key: &str) -> String {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(body.fingerprint_key.expose().as_bytes())
+        .expect("HMAC takes any key length");
+    m.update(api_key.as_bytes());
+    hex::encode(m.finalize().into_bytes())
+}

@@ -1,0 +1,216 @@
+//! Reading and unlocking: [`VaultFile`] is a file read from disk and checked (directory,
+//! permissions, magic, checksum, structure), and `unlock` turns it into a [`Vault`] with one
+//! slot. The rollback check against this machine's generation record lives here too.
+
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+
+use super::crypto::{open_with, unwrap, Keys};
+use super::{OpenOptions, Unlock, UnlockedBy, Vault};
+use crate::error::{Error, Result};
+use crate::format::{self, Header, KeyringStore};
+use crate::kdf::KdfParams;
+use crate::store::{self, GenerationRecord};
+
+/// A vault file read from disk and checked (magic, checksum, structure), not yet unlocked.
+pub struct VaultFile {
+    path: PathBuf,
+    opts: OpenOptions,
+    bytes: Vec<u8>,
+    header: Header,
+}
+
+impl std::fmt::Debug for VaultFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the vault file: its directory must be ours and not writable by others (checked at
+/// every open, not only at init), the file a regular owner-only file; a missing file is
+/// "no vault", not a missing key file.
+pub(super) fn read_vault_bytes(path: &Path) -> Result<Vec<u8>> {
+    let bytes = store::read_secure(path).map_err(|e| match e {
+        Error::FileNotFound(p) => Error::NotFound(p),
+        e => e,
+    })?;
+    store::check_directory(&store::parent_dir(path))?;
+    Ok(bytes)
+}
+
+impl VaultFile {
+    /// Reads `path` (no symlinks, owner-only permissions, a directory of our own) and checks
+    /// magic, checksum and structure. No key, no KDF.
+    pub fn read(path: &Path, opts: OpenOptions) -> Result<VaultFile> {
+        let bytes = read_vault_bytes(path)?;
+        let header = format::parse(&bytes)?.header;
+        Ok(VaultFile {
+            path: path.to_path_buf(),
+            opts,
+            bytes,
+            header,
+        })
+    }
+
+    /// Checks bytes already in memory as if read from `path` (fuzzing, tests, backups).
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>, opts: OpenOptions) -> Result<VaultFile> {
+        let header = format::parse(&bytes)?.header;
+        Ok(VaultFile {
+            path: path.to_path_buf(),
+            opts,
+            bytes,
+            header,
+        })
+    }
+
+    /// The header (public information).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The vault's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The passphrase slot's KDF parameters, if there is one.
+    pub fn kdf_params(&self) -> Option<KdfParams> {
+        self.header.passphrase_slot().map(|p| p.params)
+    }
+
+    /// The keyring slot's store, if there is one.
+    pub fn keyring_store(&self) -> Option<KeyringStore> {
+        self.header.keyring_slot().map(|k| k.store)
+    }
+
+    /// Unlocks with one method.
+    pub fn unlock(&self, how: Unlock<'_>) -> Result<Vault> {
+        let vault_id = self.header.vault_id;
+        // Unwraps the identity from one slot with its key-encryption key.
+        let open_slot = |ty: u8, kek: &[u8; 32], wrong: fn() -> Error| -> Result<Keys> {
+            let slot = self.header.slot(ty).ok_or_else(wrong)?;
+            let id = unwrap(
+                kek,
+                slot.nonce(),
+                &format::slot_aad(&vault_id, slot),
+                slot.ciphertext(),
+            )
+            .ok_or_else(wrong)?;
+            Keys::from_str(&id).map_err(|_| wrong())
+        };
+        let (keys, by) = match how {
+            Unlock::Passphrase(pass) => {
+                let p = self
+                    .header
+                    .passphrase_slot()
+                    .ok_or(Error::NoSlot("passphrase"))?;
+                // Bounded before any allocation (a hostile slot cannot ask for 64 GiB), and
+                // a cost this machine cannot pay now is said as such, not as tampering.
+                p.params.check_ceiling()?;
+                p.params.check_fits(self.opts.memory_available_kib)?;
+                let kek = p.params.derive(pass.expose_secret().as_bytes(), &p.salt)?;
+                let wrong = || Error::WrongPassphraseOrTamperedSlot;
+                (
+                    open_slot(format::SLOT_PASSPHRASE, &kek, wrong)?,
+                    UnlockedBy::Passphrase,
+                )
+            }
+            Unlock::KeyringKey(key) => {
+                if self.header.keyring_slot().is_none() {
+                    return Err(Error::NoSlot("keyring"));
+                }
+                (
+                    open_slot(format::SLOT_KEYRING, key, || Error::WrongKeyringKey)?,
+                    UnlockedBy::Keyring,
+                )
+            }
+            Unlock::Identity(id) => {
+                let keys = Keys::from_str(id)?;
+                if keys.recipient() != self.header.recipient {
+                    return Err(Error::WrongIdentity);
+                }
+                (keys, UnlockedBy::Identity)
+            }
+        };
+        let parsed = format::reparse(&self.bytes)?;
+        let body = open_with(&keys, &parsed)?;
+        let mut warnings = Vec::new();
+        match check_rollback(&self.opts, &self.header, &mut warnings) {
+            Ok(()) => Ok(Vault {
+                path: self.path.clone(),
+                opts: self.opts.clone(),
+                keys,
+                header: self.header.clone(),
+                body,
+                unlocked_by: by,
+                warnings,
+            }),
+            // A writer may have replaced the file and raised the record between our read and
+            // our check. Writers record the generation before they release the writer lock,
+            // so under that lock the file and the record agree: read again there, and only
+            // an older file *then* is a rollback.
+            Err(Error::RolledBack { .. }) => self.reopen_under_lock(keys, by),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn reopen_under_lock(&self, keys: Keys, by: UnlockedBy) -> Result<Vault> {
+        let _lock = store::lock(&self.path, self.opts.lock_timeout)?;
+        let bytes = read_vault_bytes(&self.path)?;
+        let parsed = format::parse(&bytes)?;
+        if keys.recipient() != parsed.header.recipient {
+            return Err(Error::ConcurrentRekey);
+        }
+        let body = open_with(&keys, &parsed)?;
+        let mut warnings = Vec::new();
+        check_rollback(&self.opts, &parsed.header, &mut warnings)?;
+        Ok(Vault {
+            path: self.path.clone(),
+            opts: self.opts.clone(),
+            keys,
+            header: parsed.header,
+            body,
+            unlocked_by: by,
+            warnings,
+        })
+    }
+}
+
+pub(super) fn check_rollback(
+    opts: &OpenOptions,
+    header: &Header,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let record = GenerationRecord::new(&opts.state_dir);
+    let seen = record.load(&header.vault_id)?;
+    match seen {
+        Some(seen) if header.generation < seen => {
+            if !opts.accept_rollback {
+                return Err(Error::RolledBack {
+                    found: header.generation,
+                    seen,
+                });
+            }
+            warnings.push(format!(
+                "opened an older vault (generation {} < {seen}) because --accept-rollback was given",
+                header.generation
+            ));
+        }
+        Some(_) => {}
+        None => warnings.push(
+            "first time this vault is seen on this machine: its generation is now recorded (trust on first use)"
+                .into(),
+        ),
+    }
+    // A failure to record is not fatal for reading, but say so.
+    if seen.is_some_and(|s| s >= header.generation) {
+        return Ok(());
+    }
+    if let Err(e) = record.store(&header.vault_id, header.generation) {
+        warnings.push(format!("could not record the vault generation: {e}"));
+    }
+    Ok(())
+}
