@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests of the `vault` binary and the public library API.
 #![allow(missing_docs)]
 
+pub mod schema;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -80,6 +82,14 @@ pub fn e2e_required() -> bool {
     std::env::var("VAULT_E2E").as_deref() == Ok("1")
 }
 
+/// Says that `test` was skipped and why, where the person running `cargo test` sees it: on
+/// the real standard error, which the test harness does not capture (it captures only the
+/// print macros), so the line shows even for a test that then counts as passed.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "test {test} ... SKIPPED: {why}");
+}
+
 /// Finds a program on PATH; prints one skip line (or panics under VAULT_E2E=1) when missing.
 pub fn require_program(name: &str, test: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -91,8 +101,9 @@ pub fn require_program(name: &str, test: &str) -> Option<PathBuf> {
         if e2e_required() {
             panic!("{test}: `{name}` is required with VAULT_E2E=1 but is not installed");
         }
-        eprintln!(
-            "SKIP {test}: `{name}` is not installed (set VAULT_E2E=1 to make this mandatory)"
+        skipped(
+            test,
+            &format!("`{name}` is not installed (set VAULT_E2E=1 to make this mandatory)"),
         );
     }
     found

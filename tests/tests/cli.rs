@@ -532,22 +532,81 @@ fn list_piped_into_head_is_not_an_error() {
     );
 }
 
+/// `docs/schemas/NAME.schema.json` accepts `out` (and the schema lists every field, each required
+/// unless documented as optional).
+fn assert_schema(name: &str, out: &str) {
+    let j = json_of(out);
+    let errors = vault_tests::schema::check(&vault_tests::schema::load(name), &j);
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{out}");
+}
+
 #[test]
-fn every_json_output_parses() {
+fn every_json_output_matches_its_documented_schema() {
     let c = Cli::new();
     c.add("alpha", "KEY-json-0000000001", "SECRET-json-000001");
-    for args in [
-        vec!["list", "--json"],
-        vec!["show", "alpha", "--json"],
-        vec!["audit", "--json"],
-        vec!["log", "--json"],
-        vec!["doctor", "--json"],
-        vec!["keyring", "status", "--json"],
+    c.add("beta", "KEY-json-0000000002", "SECRET-json-000002");
+    // History (a rotation), a tombstone, an extra secret, a note and an allow-list, so every
+    // field has a value of its kind somewhere.
+    assert_eq!(
+        c.run(
+            &["rotate", "beta", "--from-stdin", "--reason", "schedule"],
+            "KEY-json-0000000003\nSECRET-json-000003\n"
+        )
+        .0,
+        0
+    );
+    assert_eq!(c.run(&["revoke", "beta", "--reason", "leaked"], "").0, 0);
+    assert_eq!(
+        c.run(
+            &[
+                "set",
+                "alpha",
+                "--ip",
+                "10.1.2.3",
+                "--note",
+                "main",
+                "--withdrawals",
+                "disabled"
+            ],
+            ""
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        c.run(
+            &[
+                "secret",
+                "set",
+                "alpha",
+                "FREQTRADE__TELEGRAM__TOKEN",
+                "--from-stdin"
+            ],
+            "123456789:telegram-json-token\n"
+        )
+        .0,
+        0
+    );
+    let tree = c.sb.path().join("tree");
+    std::fs::create_dir_all(&tree).expect("mkdir");
+    std::fs::write(tree.join("a.env"), "k=KEY-json-0000000001\n").expect("write");
+    std::fs::write(tree.join("b.bin"), b"\0\x01KEY-json-0000000001").expect("write");
+    let tree = tree.to_string_lossy().into_owned();
+    for (schema, args) in [
+        ("list", vec!["list", "--json"]),
+        ("show", vec!["show", "alpha", "--json"]),
+        ("show", vec!["show", "alpha", "--json", "--reveal"]),
+        ("show", vec!["show", "beta", "--json"]),
+        ("audit", vec!["audit", "--json"]),
+        ("log", vec!["log", "--json"]),
+        ("log", vec!["log", "alpha", "--json"]),
+        ("doctor", vec!["doctor", "--json"]),
+        ("keyring-status", vec!["keyring", "status", "--json"]),
+        ("scan", vec!["scan", "--json", &tree]),
     ] {
         let (code, out, err) = c.run(&args, "");
         assert!(code == 0 || code == 5, "{args:?}: {err}");
-        let j = json_of(&out);
-        assert!(j.is_object(), "{args:?}");
+        assert_schema(schema, &out);
     }
     let (_, out, _) = c.run(&["list", "--json"], "");
     let j = json_of(&out);
@@ -555,6 +614,10 @@ fn every_json_output_parses() {
     assert_eq!(j["bots"][0]["key"], "KEY-…0001");
     let (_, out, _) = c.run(&["doctor", "--json"], "");
     assert_eq!(json_of(&out)["process_dumpable"], false);
+    // doctor before init: no vault yet, the same schema.
+    let empty = Cli::empty();
+    let (_, out, _) = empty.run(&["doctor", "--json"], "");
+    assert_schema("doctor", &out);
 }
 
 #[test]
@@ -740,7 +803,10 @@ fn init_keyring_without_a_secret_service_refuses_before_creating_anything() {
     ]);
     let (code, _, err) = c.run_with(cmd, "");
     if std::path::Path::new(&format!("/run/user/{}/bus", vault_core::store::euid())).exists() {
-        eprintln!("SKIP init_keyring_without_a_secret_service_refuses_before_creating_anything: a user bus exists here");
+        vault_tests::skipped(
+            "init_keyring_without_a_secret_service_refuses_before_creating_anything",
+            "a user bus exists here",
+        );
         return;
     }
     assert_eq!(code, 2, "{err}");

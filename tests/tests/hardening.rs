@@ -23,7 +23,7 @@ fn is_root() -> bool {
 }
 
 fn skip(test: &str, why: &str) {
-    println!("SKIP {test}: {why}");
+    vault_tests::skipped(test, why);
 }
 
 /// Runs `c` and fails the test if it has not finished within `limit` (a blocked open).

@@ -533,8 +533,9 @@ fn insecure_vault_files_are_refused() {
 #[test]
 fn permission_rules_hold_for_an_unprivileged_user() {
     if vault_core::store::euid() != 0 {
-        eprintln!(
-            "SKIP permission_rules_hold_for_an_unprivileged_user: needs root to switch users"
+        vault_tests::skipped(
+            "permission_rules_hold_for_an_unprivileged_user",
+            "needs root to switch users",
         );
         return;
     }

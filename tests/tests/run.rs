@@ -443,7 +443,10 @@ fn the_child_cannot_read_the_session_cache() {
 #[test]
 fn as_pid_1_in_a_container_vault_reaps_orphans_and_forwards_signals() {
     if vault_core::store::euid() != 0 {
-        eprintln!("SKIP as_pid_1_in_a_container_vault_reaps_orphans_and_forwards_signals: needs root for unshare");
+        vault_tests::skipped(
+            "as_pid_1_in_a_container_vault_reaps_orphans_and_forwards_signals",
+            "needs root for unshare",
+        );
         return;
     }
     let Some(unshare) = require_program(
@@ -475,7 +478,10 @@ fn as_pid_1_in_a_container_vault_reaps_orphans_and_forwards_signals() {
 #[test]
 fn same_user_processes_can_read_the_bots_environ_but_not_vaults() {
     if vault_core::store::euid() != 0 {
-        eprintln!("SKIP same_user_processes_can_read_the_bots_environ_but_not_vaults: needs root to switch users");
+        vault_tests::skipped(
+            "same_user_processes_can_read_the_bots_environ_but_not_vaults",
+            "needs root to switch users",
+        );
         return;
     }
     let Some(setpriv) = require_program(

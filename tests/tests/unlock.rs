@@ -93,7 +93,10 @@ fn a_world_readable_identity_file_is_refused() {
 #[test]
 fn a_root_owned_0440_identity_in_credentials_directory_is_accepted_for_a_service_user() {
     if vault_core::store::euid() != 0 {
-        eprintln!("SKIP a_root_owned_0440_identity_in_credentials_directory_is_accepted_for_a_service_user: needs root");
+        vault_tests::skipped(
+            "a_root_owned_0440_identity_in_credentials_directory_is_accepted_for_a_service_user",
+            "needs root",
+        );
         return;
     }
     let test = "a_root_owned_0440_identity_in_credentials_directory_is_accepted_for_a_service_user";

@@ -175,6 +175,33 @@ fn a_clean_binance_key_passes_and_is_recorded() {
 }
 
 #[test]
+fn verify_json_matches_its_documented_schema_for_a_result_and_a_rejection() {
+    let schema = vault_tests::schema::load("verify");
+    let c = cli_with("binance", false);
+    let (base, _) = server("127.0.0.1", binance_checked(BINANCE_WITHDRAW));
+    let (code, out, err) = verify(&c, "VAULT_BINANCE_BASE_URL", &base, &["--json"]);
+    assert_eq!(code, 5, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(j["results"][0]["can_withdraw"], true);
+    let errors = vault_tests::schema::check(&schema, &j);
+    assert!(errors.is_empty(), "{errors:#?}\n{out}");
+    // A rejected key is reported as {bot, error}, the other form the schema allows.
+    let c = Cli::new();
+    let (code, _, _) = c.run(
+        &["add", "bot", "--exchange", "binance", "--from-stdin"],
+        &format!("{KEY}\nNOT-THE-SECRET-000000\n"),
+    );
+    assert_eq!(code, 0);
+    let (base, _) = server("127.0.0.1", binance_checked(BINANCE_CLEAN));
+    let (code, out, err) = verify(&c, "VAULT_BINANCE_BASE_URL", &base, &["--json"]);
+    assert_eq!(code, 5, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(j["results"][0]["error"].is_string(), "{out}");
+    let errors = vault_tests::schema::check(&schema, &j);
+    assert!(errors.is_empty(), "{errors:#?}\n{out}");
+}
+
+#[test]
 fn withdrawals_seen_by_verify_are_critical_and_run_refuses() {
     let c = cli_with("binance", false);
     let (base, _) = server("127.0.0.1", binance_checked(BINANCE_WITHDRAW));

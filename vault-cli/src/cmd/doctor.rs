@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
     };
     methods.push(json!({
         "method": "session", "state": session_state.0, "problem": session_state.1,
-        "survives_reboot": false, "systemd_service_sees_it": false,
+        "survives_reboot": false, "systemd_service_sees_it": "no", "systemd_how": null,
     }));
     let kr = match (kr_store, vault_id.as_deref()) {
         (Some(s), Some(id)) => match keyring::load(s, id) {
@@ -43,10 +43,14 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
         "method": "keyring", "store": kr_store.map(vault_core::KeyringStore::name), "state": kr.0, "problem": kr.1,
         "survives_reboot": kr_store.is_some_and(vault_core::KeyringStore::survives_reboot),
         "systemd_service_sees_it": match kr_store {
-            Some(vault_core::KeyringStore::Keyutils) => "only with KeyringMode=shared",
-            Some(vault_core::KeyringStore::SecretService) => "no (needs the user's D-Bus session)",
-            Some(_) => "not applicable (no systemd on this platform)",
-            None => "no",
+            Some(vault_core::KeyringStore::Keyutils) => "with-setup",
+            _ => "no",
+        },
+        "systemd_how": match kr_store {
+            Some(vault_core::KeyringStore::Keyutils) => Some("KeyringMode=shared"),
+            Some(vault_core::KeyringStore::SecretService) => Some("needs the user's D-Bus session"),
+            Some(_) => Some("no systemd on this platform"),
+            None => None,
         },
     }));
     let id_state = match &ctx.g.identity {
@@ -57,8 +61,9 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
         None => "not given (--identity / VAULT_IDENTITY_FILE)".to_string(),
     };
     methods.push(json!({
-        "method": "identity", "state": id_state,
-        "survives_reboot": true, "systemd_service_sees_it": "yes, with LoadCredentialEncrypted= (docs/SYSTEMD.md)",
+        "method": "identity", "state": id_state, "problem": null,
+        "survives_reboot": true, "systemd_service_sees_it": "with-setup",
+        "systemd_how": "LoadCredentialEncrypted= (docs/SYSTEMD.md)",
     }));
     let pass_state = if ctx.g.passphrase_file.is_some() {
         "passphrase file given"
@@ -68,8 +73,9 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
         "no terminal and no passphrase file"
     };
     methods.push(json!({
-        "method": "passphrase", "state": pass_state,
-        "survives_reboot": true, "systemd_service_sees_it": "only through a passphrase file",
+        "method": "passphrase", "state": pass_state, "problem": null,
+        "survives_reboot": true, "systemd_service_sees_it": "with-setup",
+        "systemd_how": "a passphrase file",
     }));
 
     let report = json!({
@@ -138,14 +144,14 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
             } else {
                 "no"
             },
-            m["systemd_service_sees_it"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| if m["systemd_service_sees_it"].as_bool() == Some(true) {
-                    "yes".into()
-                } else {
-                    "no".into()
-                }),
+            match (
+                m["systemd_service_sees_it"].as_str(),
+                m["systemd_how"].as_str()
+            ) {
+                (Some("with-setup"), Some(how)) => format!("with {how}"),
+                (sees, Some(how)) => format!("{} ({how})", sees.unwrap_or("no")),
+                (sees, None) => sees.unwrap_or("no").to_string(),
+            },
         ));
     }
     output::out(&format!(
