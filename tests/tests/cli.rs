@@ -267,7 +267,7 @@ fn set_rename_and_extra_secrets() {
         2,
         "nothing to change is a usage error"
     );
-    assert_eq!(c.run(&["set", "alpha", "--ip", "not-an-ip"], "").0, 1);
+    assert_eq!(c.run(&["set", "alpha", "--ip", "not-an-ip"], "").0, 2);
     assert_eq!(c.run(&["set", "nobody", "--note", "x"], "").0, 6);
     assert_eq!(c.run(&["rename", "alpha", "beta"], "").0, 0);
     assert_eq!(c.run(&["rename", "alpha", "gamma"], "").0, 6);
@@ -618,6 +618,123 @@ fn every_json_output_matches_its_documented_schema() {
     let empty = Cli::empty();
     let (_, out, _) = empty.run(&["doctor", "--json"], "");
     assert_schema("doctor", &out);
+}
+
+/// Every command path (`add`, `secret set`, ...) from `vault --help` down.
+fn command_paths(c: &Cli) -> Vec<Vec<String>> {
+    fn walk(c: &Cli, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let (code, help, err) = c.run(&args, "");
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let mut subs = Vec::new();
+        let mut in_commands = false;
+        for line in help.lines() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                in_commands = line == "Commands:";
+                continue;
+            }
+            if in_commands {
+                if let Some(name) = line.split_whitespace().next() {
+                    if name != "help" && line.starts_with("  ") {
+                        subs.push(name.to_string());
+                    }
+                }
+            }
+        }
+        if subs.is_empty() {
+            out.push(path);
+        } else {
+            for s in subs {
+                let mut p = path.clone();
+                p.push(s);
+                walk(c, p, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(c, vec![], &mut out);
+    out
+}
+
+#[test]
+fn every_flag_and_argument_of_every_command_has_help_text() {
+    let c = Cli::empty();
+    let paths = command_paths(&c);
+    assert!(paths.len() >= 28, "{paths:?}");
+    for path in paths {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("-h");
+        let (_, help, _) = c.run(&args, "");
+        let lines: Vec<&str> = help.lines().collect();
+        let mut section = "";
+        for (i, line) in lines.iter().enumerate() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                section = line;
+                continue;
+            }
+            if section != "Options:" && section != "Arguments:" {
+                continue;
+            }
+            let item = line.trim_start();
+            if !(item.starts_with('-') || item.starts_with('<') || item.starts_with('[')) {
+                continue;
+            }
+            // `  --flag <V>   what it does`, or the description on the next, deeper line.
+            let indent = line.len() - item.len();
+            // clap's own `[default: ..]` and `[possible values: ..]` are not help text.
+            let words = |d: &str| {
+                let mut depth = 0;
+                d.chars()
+                    .filter(|ch| {
+                        match ch {
+                            '[' => depth += 1,
+                            ']' => depth -= 1,
+                            _ => return depth == 0 && !ch.is_whitespace(),
+                        }
+                        false
+                    })
+                    .count()
+            };
+            let same_line = item.split_once("  ").is_some_and(|(_, d)| words(d) > 0);
+            let next_line = lines.get(i + 1).is_some_and(|n| {
+                let t = n.trim_start();
+                !t.is_empty() && n.len() - t.len() > indent && !t.starts_with('-')
+            });
+            assert!(
+                same_line || next_line,
+                "`vault {}`: {} has no help text",
+                path.join(" "),
+                item
+            );
+        }
+    }
+}
+
+#[test]
+fn add_help_lists_the_exchanges_and_a_bad_one_is_a_one_line_usage_error() {
+    let c = Cli::empty();
+    let (_, help, _) = c.run(&["add", "--help"], "");
+    for ex in [
+        "binance", "bybit", "okx", "kucoin", "kraken", "coinbase", "bitget", "gate", "bitfinex",
+    ] {
+        assert!(help.contains(ex), "{ex} missing from add --help");
+    }
+    let (code, out, err) = c.run(&["add", "b", "--exchange", "nope", "--from-stdin"], "");
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("binance") && out.is_empty(), "{err}");
+    assert!(!c.vault().exists());
+    for bad in [
+        vec!["run", "--ttl", "5x", "--", "true"],
+        vec!["unlock", "--for", "soon"],
+        vec!["set", "b", "--ip", "300.1.1.1"],
+        vec!["add", "Bad Name", "--exchange", "binance"],
+    ] {
+        let (code, _, err) = c.run(&bad, "");
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{bad:?}: {err}");
+    }
 }
 
 #[test]

@@ -662,7 +662,7 @@ fn every_address_is_not_an_ip_allow_list() {
             ],
             &format!("{KEY}\n{SECRET}\n"),
         );
-        assert_eq!(code, 1, "{any}: {err}");
+        assert_eq!(code, 2, "{any}: {err}");
         assert!(err.contains("not an allow-list"), "{err}");
     }
     let (code, _, err) = c.run(

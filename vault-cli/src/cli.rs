@@ -1,8 +1,10 @@
 //! Command-line definitions only: no logic, so completions can be generated from it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use vault_core::Exchange;
 
 /// Keeps each trading bot's exchange API key encrypted on this machine and hands it to the
 /// bot, and only to the bot, when it starts.
@@ -67,33 +69,46 @@ impl Global {
 /// Unlock methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum UnlockMethod {
+    /// Session cache, keyring, identity file, then passphrase.
     Auto,
+    /// The keyring slot.
     Keyring,
+    /// The identity file (--identity).
     Identity,
+    /// The passphrase (file, or a prompt on a terminal).
     Passphrase,
+    /// The session cache of `vault unlock`.
     Session,
 }
 
 /// `--withdrawals`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WithdrawalsArg {
+    /// The key cannot withdraw.
     Disabled,
+    /// Not known yet (`vault verify` asks the exchange).
     Unknown,
+    /// The key can withdraw: refused (rule 1).
     Enabled,
 }
 
 /// `--env-profile`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProfileArg {
+    /// freqtrade's names when the command is freqtrade, else the generic ones.
     Auto,
+    /// FREQTRADE__EXCHANGE__KEY, FREQTRADE__EXCHANGE__SECRET, ...
     Freqtrade,
+    /// <EXCHANGE>_API_KEY, <EXCHANGE>_API_SECRET, ...
     Generic,
 }
 
 /// `--deliver`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DeliverArg {
+    /// In the child's environment.
     Env,
+    /// In a sealed memfd passed to freqtrade as `-c /dev/fd/N`.
     FreqtradeConfig,
 }
 
@@ -106,138 +121,136 @@ pub enum Command {
     /// Change a bot's metadata without touching its key.
     Set(SetArgs),
     /// Rename a bot.
-    Rename { old: String, new: String },
+    Rename(RenameArgs),
     /// A bot's extra secrets (e.g. FREQTRADE__TELEGRAM__TOKEN).
     #[command(subcommand)]
     Secret(SecretCmd),
     /// List bots.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Show one bot's metadata and rotation history.
-    Show {
-        bot: String,
-        #[arg(long)]
-        json: bool,
-        /// Print the secrets themselves.
-        #[arg(long)]
-        reveal: bool,
-    },
+    Show(ShowArgs),
     /// Replace a bot's key (the old one is kept as a fingerprint only).
-    Rotate {
-        bot: String,
-        #[arg(long)]
-        from_stdin: bool,
-        #[arg(long, value_name = "TEXT")]
-        reason: Option<String>,
-    },
+    Rotate(RotateArgs),
     /// Wipe a bot's secrets and keep a tombstone; `run` refuses it afterwards.
-    Revoke {
-        bot: String,
-        #[arg(long, value_name = "TEXT")]
-        reason: Option<String>,
-    },
+    Revoke(RevokeArgs),
     /// Delete a bot entirely (its key can never be added again).
-    Remove {
-        bot: String,
-        #[arg(long)]
-        yes: bool,
-    },
+    Remove(RemoveArgs),
     /// Change the passphrase (re-wraps the passphrase slot).
-    Passwd {
-        /// Read the new passphrase from the first line of this 0600 file instead of prompting.
-        /// Env: VAULT_NEW_PASSPHRASE_FILE.
-        #[arg(long, value_name = "PATH")]
-        new_passphrase_file: Option<PathBuf>,
-        /// Argon2id memory in MiB for the re-wrapped slot (default: the vault's own, or the
-        /// largest default that fits this machine).
-        #[arg(long, value_name = "MIB")]
-        kdf_memory: Option<u32>,
-    },
+    Passwd(PasswdArgs),
     /// New identity: re-encrypt everything and re-wrap every slot.
-    Rekey {
-        /// Env: VAULT_NEW_PASSPHRASE_FILE.
-        #[arg(long, value_name = "PATH")]
-        new_passphrase_file: Option<PathBuf>,
-    },
+    Rekey(RekeyArgs),
     /// Run a command with a bot's credentials.
     Run(RunArgs),
     /// The security checklist over every bot and the vault itself.
-    Audit {
-        #[arg(long)]
-        json: bool,
-        #[arg(long)]
-        strict: bool,
-    },
+    Audit(AuditArgs),
     /// Find stored secrets in files (default `.`), git history (--git) or the index (--staged).
-    Scan {
-        paths: Vec<PathBuf>,
-        /// Search every blob reachable in the repository's history.
-        #[arg(long)]
-        git: bool,
-        /// Search what is staged for the next commit.
-        #[arg(long)]
-        staged: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Scan(ScanArgs),
     /// Move secrets out of a config into the vault.
     #[command(subcommand)]
     Import(ImportCmd),
     /// Ask the exchange what a key may really do.
-    Verify {
-        bot: Option<String>,
-        /// Every active bot.
-        #[arg(long, conflicts_with = "bot")]
-        all: bool,
-        /// Warnings fail too.
-        #[arg(long)]
-        strict: bool,
-        /// Accept a VAULT_<EXCHANGE>_BASE_URL that is not a known host (the result is marked unverified).
-        #[arg(long)]
-        allow_custom_endpoint: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Verify(VerifyArgs),
     /// The OS-keyring unlock slot.
     #[command(subcommand)]
     Keyring(KeyringCmd),
     /// Cache the unlocked identity in the kernel session keyring.
-    Unlock {
-        #[arg(long = "for", value_name = "DURATION", default_value = "15m")]
-        duration: String,
-    },
+    Unlock(UnlockArgs),
     /// Clear the session cache.
     Lock,
     /// The audit trail.
-    Log {
-        bot: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    Log(LogArgs),
     /// The vault's age identity.
     #[command(subcommand)]
     Identity(IdentityCmd),
     /// Export the body as a standard age file.
-    Export {
-        #[arg(long, required = true)]
-        age: bool,
-        #[arg(long, value_name = "PATH")]
-        to: PathBuf,
-    },
+    Export(ExportArgs),
     /// Where the vault is, its permissions, KDF and unlock methods.
-    Doctor {
-        #[arg(long)]
-        json: bool,
-    },
+    Doctor(DoctorArgs),
     /// Shell completions.
-    Completions { shell: clap_complete::Shell },
+    Completions(CompletionsArgs),
+}
+
+/// An exchange by its ccxt id (`gateio`, `okex` and `coinbaseadvanced` are accepted too).
+#[derive(Debug, Clone, Copy)]
+pub struct ExchangeParser;
+
+impl clap::builder::TypedValueParser for ExchangeParser {
+    type Value = Exchange;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Exchange, clap::Error> {
+        value.to_str().and_then(Exchange::parse).ok_or_else(|| {
+            let mut e = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
+            e.insert(
+                clap::error::ContextKind::InvalidArg,
+                clap::error::ContextValue::String(
+                    arg.map_or_else(|| "--exchange".into(), |a| a.to_string()),
+                ),
+            );
+            e.insert(
+                clap::error::ContextKind::InvalidValue,
+                clap::error::ContextValue::String(value.to_string_lossy().into_owned()),
+            );
+            e.insert(
+                clap::error::ContextKind::ValidValue,
+                clap::error::ContextValue::Strings(
+                    Exchange::ALL.iter().map(|x| x.id().to_string()).collect(),
+                ),
+            );
+            e
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Exchange::ALL
+                .into_iter()
+                .map(|x| clap::builder::PossibleValue::new(x.id())),
+        ))
+    }
+}
+
+/// `30s`, `15m`, `8h` or `2d`.
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let bad = || format!("{s:?} is not a duration: use 30s, 15m, 8h or 2d");
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult)
+        .filter(|&v| v > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(bad)
+}
+
+/// An IPv4/IPv6 address or CIDR block that is an allow-list entry (not 0.0.0.0/0).
+fn ip_arg(s: &str) -> Result<String, String> {
+    vault_core::model::validate_ip(s).map_err(|e| e.to_string())
+}
+
+/// A bot name: 1-64 of `a-z 0-9 _ -`, starting with a letter or digit.
+fn bot_arg(s: &str) -> Result<String, String> {
+    vault_core::model::validate_bot_name(s)
+        .map(|()| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Argon2id memory in MiB (default 256, at least 64).
+    /// Argon2id memory in MiB (default 256, or the largest of 128 and 64 that fits in half of
+    /// the free memory; at least 64).
     #[arg(long, value_name = "MIB")]
     pub kdf_memory: Option<u32>,
     /// Argon2id passes (default 3, at least 3).
@@ -253,19 +266,28 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
+    /// The bot's name: 1-64 of a-z 0-9 _ -, starting with a letter or digit.
+    #[arg(value_parser = bot_arg)]
     pub bot: String,
-    #[arg(long, value_name = "EX")]
-    pub exchange: String,
+    /// The exchange the key is for (its ccxt id).
+    #[arg(long, value_name = "EX", value_parser = ExchangeParser)]
+    pub exchange: Exchange,
+    /// What the exchange says about withdrawals for this key (`enabled` is refused: rule 1).
     #[arg(long, value_enum, default_value_t = WithdrawalsArg::Unknown)]
     pub withdrawals: WithdrawalsArg,
-    #[arg(long = "ip", value_name = "ADDR")]
+    /// An address or CIDR block on the key's IP allow-list at the exchange (repeatable).
+    #[arg(long = "ip", value_name = "ADDR", value_parser = ip_arg)]
     pub ips: Vec<String>,
+    /// The exchange sub-account the key belongs to.
     #[arg(long, value_name = "NAME")]
     pub sub_account: Option<String>,
+    /// The variable names the bot gets (auto: freqtrade's when the command is freqtrade).
     #[arg(long, value_enum, default_value_t = ProfileArg::Auto)]
     pub env_profile: ProfileArg,
+    /// Audit warns when the key is older than this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub rotate_after: u32,
+    /// A note kept with the bot (not secret).
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
     /// Read key, secret (and passphrase/uid) from stdin, one per line.
@@ -275,35 +297,216 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 pub struct SetArgs {
+    /// The bot.
     pub bot: String,
+    /// What the exchange says about withdrawals for this key (`enabled` is refused: rule 1).
     #[arg(long, value_enum)]
     pub withdrawals: Option<WithdrawalsArg>,
-    #[arg(long = "ip", value_name = "ADDR", conflicts_with = "no_ip")]
+    /// Replace the IP allow-list with these addresses or CIDR blocks (repeatable).
+    #[arg(long = "ip", value_name = "ADDR", conflicts_with = "no_ip", value_parser = ip_arg)]
     pub ips: Vec<String>,
     /// Clear the IP allow-list.
     #[arg(long)]
     pub no_ip: bool,
+    /// The exchange sub-account (an empty value clears it).
     #[arg(long, value_name = "NAME")]
     pub sub_account: Option<String>,
+    /// The variable names the bot gets.
     #[arg(long, value_enum)]
     pub env_profile: Option<ProfileArg>,
+    /// Audit warns when the key is older than this many days.
     #[arg(long, value_name = "DAYS")]
     pub rotate_after: Option<u32>,
+    /// A note kept with the bot (an empty value clears it).
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The bot's current name.
+    pub old: String,
+    /// Its new name: 1-64 of a-z 0-9 _ -, starting with a letter or digit.
+    #[arg(value_parser = bot_arg)]
+    pub new: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON (docs/schemas/list.schema.json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The bot.
+    pub bot: String,
+    /// Print JSON (docs/schemas/show.schema.json).
+    #[arg(long)]
+    pub json: bool,
+    /// Print the secrets themselves.
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The bot.
+    pub bot: String,
+    /// Read the new key, secret (and passphrase/uid) from stdin, one per line.
+    #[arg(long)]
+    pub from_stdin: bool,
+    /// Why (kept in the bot's history).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The bot.
+    pub bot: String,
+    /// Why (kept in the tombstone).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The bot.
+    pub bot: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Read the new passphrase from the first line of this 0600 file instead of prompting.
+    /// Env: VAULT_NEW_PASSPHRASE_FILE.
+    #[arg(long, value_name = "PATH")]
+    pub new_passphrase_file: Option<PathBuf>,
+    /// Argon2id memory in MiB for the re-wrapped slot (default: the vault's own, or the
+    /// largest default that fits this machine).
+    #[arg(long, value_name = "MIB")]
+    pub kdf_memory: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct RekeyArgs {
+    /// Read the new passphrase from the first line of this 0600 file instead of prompting.
+    /// Env: VAULT_NEW_PASSPHRASE_FILE.
+    #[arg(long, value_name = "PATH")]
+    pub new_passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Print JSON (docs/schemas/audit.schema.json).
+    #[arg(long)]
+    pub json: bool,
+    /// Warnings fail too (exit 5).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to search (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Search every blob reachable in the repository's history.
+    #[arg(long)]
+    pub git: bool,
+    /// Search what is staged for the next commit.
+    #[arg(long)]
+    pub staged: bool,
+    /// Print JSON (docs/schemas/scan.schema.json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bot (default: the only active one).
+    pub bot: Option<String>,
+    /// Every active bot.
+    #[arg(long, conflicts_with = "bot")]
+    pub all: bool,
+    /// Warnings fail too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Accept a VAULT_<EXCHANGE>_BASE_URL that is not a known host (the result is marked unverified).
+    #[arg(long)]
+    pub allow_custom_endpoint: bool,
+    /// Print JSON (docs/schemas/verify.schema.json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// How long the cache lasts (30s, 15m, 8h; at most 12h).
+    #[arg(long = "for", value_name = "DURATION", default_value = "15m", value_parser = duration_arg)]
+    pub duration: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this bot's entries.
+    pub bot: Option<String>,
+    /// Print JSON (docs/schemas/log.schema.json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Export the body as a standard age file (the only format).
+    #[arg(long, required = true)]
+    pub age: bool,
+    /// The new file to write (0600; never overwritten).
+    #[arg(long, value_name = "PATH")]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON (docs/schemas/doctor.schema.json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SecretCmd {
     /// Set an extra secret (prompted, or read from stdin).
-    Set {
-        bot: String,
-        env_name: String,
-        #[arg(long)]
-        from_stdin: bool,
-    },
+    Set(SecretSetArgs),
     /// Remove an extra secret.
-    Remove { bot: String, env_name: String },
+    Remove(SecretRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretSetArgs {
+    /// The bot.
+    pub bot: String,
+    /// The variable the bot gets it in (e.g. FREQTRADE__TELEGRAM__TOKEN).
+    pub env_name: String,
+    /// Read the value from the first line of stdin.
+    #[arg(long)]
+    pub from_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretRemoveArgs {
+    /// The bot.
+    pub bot: String,
+    /// The variable name of the secret.
+    pub env_name: String,
 }
 
 #[derive(Debug, Args)]
@@ -311,14 +514,17 @@ pub struct RunArgs {
     /// Which bot (default: the only active one). Env: VAULT_BOT.
     #[arg(long)]
     pub bot: Option<String>,
+    /// The variable names the bot gets (default: the bot's own setting).
     #[arg(long, value_enum)]
     pub env_profile: Option<ProfileArg>,
     /// Do not mask the bot's secrets in its output.
     #[arg(long)]
     pub no_mask: bool,
     /// Stop the command after this long (SIGTERM, then SIGKILL 10 s later; exit 124).
-    #[arg(long, value_name = "DURATION")]
-    pub ttl: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub ttl: Option<Duration>,
+    /// How the secrets reach the bot: its environment, or (freqtrade) a sealed config file
+    /// passed as `-c /dev/fd/N`.
     #[arg(long, value_enum, default_value_t = DeliverArg::Env)]
     pub deliver: DeliverArg,
     /// Allow running inside another `vault run`.
@@ -336,29 +542,44 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImportCmd {
     /// Import from a freqtrade config (and config-private.json / .env beside it).
-    Freqtrade {
-        config: PathBuf,
-        #[arg(long)]
-        bot: String,
-        #[arg(long, value_name = "EX")]
-        exchange: Option<String>,
-    },
+    Freqtrade(ImportFreqtradeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportFreqtradeArgs {
+    /// The freqtrade config file (JSON with comments).
+    pub config: PathBuf,
+    /// The bot to create.
+    #[arg(long, value_parser = bot_arg)]
+    pub bot: String,
+    /// The exchange, when the config does not name it.
+    #[arg(long, value_name = "EX", value_parser = ExchangeParser)]
+    pub exchange: Option<Exchange>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeyringCmd {
     /// Add the keyring slot.
-    Enable {
-        #[arg(long, value_enum)]
-        store: Option<StoreArg>,
-    },
+    Enable(KeyringEnableArgs),
     /// Remove the keyring slot and its entry.
     Disable,
     /// Is the keyring slot there, and does its entry exist?
-    Status {
-        #[arg(long)]
-        json: bool,
-    },
+    Status(KeyringStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyringEnableArgs {
+    /// Which store keeps the wrapping key (default: the platform's own; on Linux the Secret
+    /// Service when there is a D-Bus session).
+    #[arg(long, value_enum)]
+    pub store: Option<StoreArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyringStatusArgs {
+    /// Print JSON (docs/schemas/keyring-status.schema.json).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -376,8 +597,39 @@ pub enum StoreArg {
 #[derive(Debug, Subcommand)]
 pub enum IdentityCmd {
     /// Write the vault's age identity to a new 0600 file.
-    Export {
-        #[arg(long, value_name = "PATH")]
-        to: PathBuf,
-    },
+    Export(IdentityExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IdentityExportArgs {
+    /// The new file to write (0600; never overwritten).
+    #[arg(long, value_name = "PATH")]
+    pub to: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_arg;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_follow_the_contract() {
+        assert_eq!(duration_arg("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(duration_arg("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(duration_arg("8h"), Ok(Duration::from_secs(28_800)));
+        assert_eq!(duration_arg("2d"), Ok(Duration::from_secs(172_800)));
+        for bad in [
+            "",
+            "0s",
+            "15",
+            "m",
+            "1.5h",
+            "-1m",
+            "3w",
+            "15min",
+            "99999999999999999999d",
+        ] {
+            assert!(duration_arg(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -28,13 +28,14 @@ fn main() {
         Ok(c) => c,
         Err(e) => {
             // --help and --version are not errors; a broken pipe while printing them is fine.
-            let code = if e.use_stderr() {
-                error::code::USAGE
-            } else {
-                0
-            };
-            let _ = e.print();
-            std::process::exit(code);
+            if !e.use_stderr() {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            // One line, like every other error: clap's own spreads over several.
+            output::error_line(&one_line(&e.render().to_string()));
+            output::flush();
+            std::process::exit(error::code::USAGE);
         }
     };
     let code = match run(cli) {
@@ -50,38 +51,42 @@ fn main() {
     std::process::exit(code);
 }
 
+/// A clap error as one line: its lines joined, without the "error:" prefix and the "For more
+/// information" trailer, ending with where the help is.
+fn one_line(text: &str) -> String {
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    let joined = parts.join(" ");
+    let msg = joined.strip_prefix("error: ").unwrap_or(&joined);
+    format!("{msg} (see --help)")
+}
+
 fn run(cli: Cli) -> CliResult<i32> {
     let ctx = ctx::Ctx::new(cli.global.with_env())?;
     match cli.command {
         Command::Init(a) => cmd::init::run(&ctx, a),
         Command::Add(a) => cmd::add::run(&ctx, a),
         Command::Set(a) => cmd::set::run(&ctx, a),
-        Command::Rename { old, new } => cmd::rename::run(&ctx, &old, &new),
+        Command::Rename(a) => cmd::rename::run(&ctx, &a.old, &a.new),
         Command::Secret(c) => cmd::secret::run(&ctx, c),
-        Command::List { json } => cmd::list::run(&ctx, json),
-        Command::Show { bot, json, reveal } => cmd::show::run(&ctx, &bot, json, reveal),
-        Command::Rotate {
-            bot,
-            from_stdin,
-            reason,
-        } => cmd::rotate::run(&ctx, &bot, from_stdin, reason),
-        Command::Revoke { bot, reason } => cmd::revoke::run(&ctx, &bot, reason),
-        Command::Remove { bot, yes } => cmd::remove::run(&ctx, &bot, yes),
-        Command::Passwd {
-            new_passphrase_file,
-            kdf_memory,
-        } => cmd::passwd::run(
+        Command::List(a) => cmd::list::run(&ctx, a.json),
+        Command::Show(a) => cmd::show::run(&ctx, &a.bot, a.json, a.reveal),
+        Command::Rotate(a) => cmd::rotate::run(&ctx, &a.bot, a.from_stdin, a.reason),
+        Command::Revoke(a) => cmd::revoke::run(&ctx, &a.bot, a.reason),
+        Command::Remove(a) => cmd::remove::run(&ctx, &a.bot, a.yes),
+        Command::Passwd(a) => cmd::passwd::run(
             &ctx,
-            new_passphrase_file
+            a.new_passphrase_file
                 .or_else(|| cli::env_path("VAULT_NEW_PASSPHRASE_FILE"))
                 .as_deref(),
-            kdf_memory,
+            a.kdf_memory,
         ),
-        Command::Rekey {
-            new_passphrase_file,
-        } => cmd::rekey::run(
+        Command::Rekey(a) => cmd::rekey::run(
             &ctx,
-            new_passphrase_file
+            a.new_passphrase_file
                 .or_else(|| cli::env_path("VAULT_NEW_PASSPHRASE_FILE"))
                 .as_deref(),
         ),
@@ -91,28 +96,24 @@ fn run(cli: Cli) -> CliResult<i32> {
             }
             cmd::run::run(&ctx, a)
         }
-        Command::Audit { json, strict } => cmd::audit::run(&ctx, json, strict),
-        Command::Scan {
-            paths,
-            git,
-            staged,
-            json,
-        } => cmd::scan::run(&ctx, paths, git, staged, json),
+        Command::Audit(a) => cmd::audit::run(&ctx, a.json, a.strict),
+        Command::Scan(a) => cmd::scan::run(&ctx, a.paths, a.git, a.staged, a.json),
         Command::Import(c) => cmd::import::run(&ctx, c),
-        Command::Verify {
-            bot,
-            all,
-            strict,
-            allow_custom_endpoint,
-            json,
-        } => cmd::verify::run(&ctx, bot, all, strict, allow_custom_endpoint, json),
+        Command::Verify(a) => cmd::verify::run(
+            &ctx,
+            a.bot,
+            a.all,
+            a.strict,
+            a.allow_custom_endpoint,
+            a.json,
+        ),
         Command::Keyring(c) => cmd::keyring::run(&ctx, c),
-        Command::Unlock { duration } => cmd::unlock::run(&ctx, &duration),
+        Command::Unlock(a) => cmd::unlock::run(&ctx, a.duration),
         Command::Lock => cmd::unlock::lock(&ctx),
-        Command::Log { bot, json } => cmd::log::run(&ctx, bot.as_deref(), json),
-        Command::Identity(cli::IdentityCmd::Export { to }) => cmd::export::identity(&ctx, &to),
-        Command::Export { age: _, to } => cmd::export::body(&ctx, &to),
-        Command::Doctor { json } => cmd::doctor::run(&ctx, json),
-        Command::Completions { shell } => cmd::completions::run(shell),
+        Command::Log(a) => cmd::log::run(&ctx, a.bot.as_deref(), a.json),
+        Command::Identity(cli::IdentityCmd::Export(a)) => cmd::export::identity(&ctx, &a.to),
+        Command::Export(a) => cmd::export::body(&ctx, &a.to),
+        Command::Doctor(a) => cmd::doctor::run(&ctx, a.json),
+        Command::Completions(a) => cmd::completions::run(a.shell),
     }
 }

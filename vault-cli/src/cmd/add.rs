@@ -2,26 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use vault_core::{model, Exchange, NewBot, Scope};
+use vault_core::{model, NewBot, Scope};
 
 use crate::cli::AddArgs;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::{input, output};
 
-pub fn parse_exchange(s: &str) -> CliResult<Exchange> {
-    Exchange::parse(s).ok_or_else(|| {
-        CliError::usage(format!(
-            "unknown exchange {s:?}; use one of: {}",
-            Exchange::ALL.map(|e| e.id()).join(" ")
-        ))
-    })
-}
-
 pub fn run(ctx: &Ctx, a: AddArgs) -> CliResult<i32> {
     // Validate everything that needs no secret before asking for one.
-    super::bot_name_arg(&a.bot)?;
-    let exchange = parse_exchange(&a.exchange)?;
+    let exchange = a.exchange;
     let withdrawals = super::withdrawals(a.withdrawals);
     if withdrawals == vault_core::Withdrawals::Enabled {
         return Err(CliError::new(

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use vault_core::{jsonc, EnvProfile, Exchange, NewBot, NewKey, Scope, SecretValue};
 use zeroize::Zeroizing;
 
-use crate::cli::ImportCmd;
+use crate::cli::{ImportCmd, ImportFreqtradeArgs};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output;
@@ -98,12 +98,11 @@ fn is_secret_env_name(name: &str) -> bool {
 }
 
 pub fn run(ctx: &Ctx, c: ImportCmd) -> CliResult<i32> {
-    let ImportCmd::Freqtrade {
+    let ImportCmd::Freqtrade(ImportFreqtradeArgs {
         config,
         bot,
         exchange,
-    } = c;
-    vault_core::model::validate_bot_name(&bot)?;
+    }) = c;
     let dir = config
         .parent()
         .map(Path::to_path_buf)
@@ -183,9 +182,16 @@ pub fn run(ctx: &Ctx, c: ImportCmd) -> CliResult<i32> {
         ));
         return Ok(0);
     }
-    let exchange = match exchange.or(exchange_name) {
-        Some(e) => Exchange::parse(&e)
-            .ok_or_else(|| CliError::usage(format!("unknown exchange {e:?}; give --exchange")))?,
+    let named = match exchange_name {
+        Some(e) => Some(Exchange::parse(&e).ok_or_else(|| {
+            CliError::usage(format!(
+                "the config names exchange {e:?}, which vault does not know; give --exchange"
+            ))
+        })?),
+        None => None,
+    };
+    let exchange = match exchange.or(named) {
+        Some(e) => e,
         None => {
             return Err(CliError::usage(
                 "the config names no exchange (exchange.name); give --exchange",

@@ -3,7 +3,7 @@
 use serde_json::json;
 use vault_core::Vault;
 
-use crate::cli::{KeyringCmd, StoreArg};
+use crate::cli::{KeyringCmd, KeyringEnableArgs, KeyringStatusArgs, StoreArg};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::keyring;
@@ -89,7 +89,7 @@ pub fn enable_on(_ctx: &Ctx, mut v: Vault, store: Option<StoreArg>) -> CliResult
 
 pub fn run(ctx: &Ctx, c: KeyringCmd) -> CliResult<i32> {
     match c {
-        KeyringCmd::Enable { store } => {
+        KeyringCmd::Enable(KeyringEnableArgs { store }) => {
             let v = ctx.open()?;
             enable_on(ctx, v, store)
         }
@@ -110,7 +110,7 @@ pub fn run(ctx: &Ctx, c: KeyringCmd) -> CliResult<i32> {
             }
             Ok(0)
         }
-        KeyringCmd::Status { json } => {
+        KeyringCmd::Status(KeyringStatusArgs { json }) => {
             let file = ctx.read_file()?;
             let id = hex::encode(file.header().vault_id);
             let store = file.keyring_store();

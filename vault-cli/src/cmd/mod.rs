@@ -79,32 +79,3 @@ pub fn bot_name_arg(name: &str) -> crate::error::CliResult<()> {
     vault_core::model::validate_bot_name(name)
         .map_err(|e| crate::error::CliError::usage(e.to_string()))
 }
-
-/// Parses `30s`, `15m`, `8h`, `2d` into seconds.
-pub fn parse_duration(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = num.parse().ok()?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(mult).filter(|&v| v > 0)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn durations_follow_the_contract() {
-        assert_eq!(super::parse_duration("30s"), Some(30));
-        assert_eq!(super::parse_duration("15m"), Some(900));
-        assert_eq!(super::parse_duration("8h"), Some(28_800));
-        assert_eq!(super::parse_duration("2d"), Some(172_800));
-        for bad in ["", "15", "m", "1.5h", "-1m", "0s", "3w"] {
-            assert_eq!(super::parse_duration(bad), None, "{bad}");
-        }
-    }
-}

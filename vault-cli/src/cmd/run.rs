@@ -174,13 +174,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
             "already inside `vault run` (VAULT_RUN is set); nested runs are refused: pass --allow-nested if you mean it",
         ));
     }
-    let ttl = match &a.ttl {
-        Some(t) => Some(
-            super::parse_duration(t)
-                .ok_or_else(|| CliError::usage(format!("bad --ttl {t:?}: use 30s, 15m, 8h, 2d")))?,
-        ),
-        None => None,
-    };
+    let ttl = a.ttl.map(|d| d.as_secs());
     let mut cmdline = a.command.clone();
     // Who the bot runs as is settled before the vault is opened: a bad --user writes nothing.
     let account = match &a.user {

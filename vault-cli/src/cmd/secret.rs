@@ -1,17 +1,17 @@
 //! `vault secret set|remove`: a bot's extra secrets (e.g. FREQTRADE__TELEGRAM__TOKEN).
 
-use crate::cli::SecretCmd;
+use crate::cli::{SecretCmd, SecretRemoveArgs, SecretSetArgs};
 use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::{input, output};
 
 pub fn run(ctx: &Ctx, c: SecretCmd) -> CliResult<i32> {
     match c {
-        SecretCmd::Set {
+        SecretCmd::Set(SecretSetArgs {
             bot,
             env_name,
             from_stdin,
-        } => {
+        }) => {
             vault_core::model::validate_env_name(&env_name)?;
             let mut v = ctx.open()?;
             v.bot(&bot)?;
@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, c: SecretCmd) -> CliResult<i32> {
             v.set_secret(&bot, &env_name, value)?;
             output::out(&format!("set {env_name} for {bot}"));
         }
-        SecretCmd::Remove { bot, env_name } => {
+        SecretCmd::Remove(SecretRemoveArgs { bot, env_name }) => {
             let mut v = ctx.open()?;
             v.remove_secret(&bot, &env_name)?;
             output::out(&format!("removed {env_name} from {bot}"));

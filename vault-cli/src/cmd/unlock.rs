@@ -9,9 +9,8 @@ use crate::{output, session};
 /// At most 12 hours.
 const MAX_SECONDS: u64 = 12 * 3600;
 
-pub fn run(ctx: &Ctx, duration: &str) -> CliResult<i32> {
-    let secs = super::parse_duration(duration)
-        .ok_or_else(|| CliError::usage(format!("bad duration {duration:?}: use 30s, 15m, 8h")))?;
+pub fn run(ctx: &Ctx, duration: std::time::Duration) -> CliResult<i32> {
+    let secs = duration.as_secs();
     if secs > MAX_SECONDS {
         return Err(CliError::usage("the session cache lasts at most 12h"));
     }
@@ -21,7 +20,8 @@ pub fn run(ctx: &Ctx, duration: &str) -> CliResult<i32> {
     let id: &SecretString = v.identity_secret();
     session::store(&v.vault_id_hex(), id, secs).map_err(CliError::other)?;
     output::out(&format!(
-        "unlocked for {duration} in this login session's kernel keyring; `vault lock` ends it early"
+        "unlocked for {} in this login session's kernel keyring; `vault lock` ends it early",
+        human(secs)
     ));
     Ok(0)
 }
@@ -38,4 +38,13 @@ pub fn lock(ctx: &Ctx) -> CliResult<i32> {
         Err(why) => return Err(CliError::other(why)),
     }
     Ok(0)
+}
+
+/// `15m`, `8h`, `90s`: the largest whole unit.
+fn human(secs: u64) -> String {
+    match secs {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
