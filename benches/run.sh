@@ -8,12 +8,14 @@ sections=" ${*:-kdf start mask rss scan} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vault-target}"
-cargo build --release -q -p vault-cli
-cargo build --release -q -p vault-benches --examples
-V="$CARGO_TARGET_DIR/release/vault"
-KDF="$CARGO_TARGET_DIR/release/examples/kdf_once"
+# VAULT_BENCH_PROFILE=perf: the release settings without LTO, which builds in a minute.
+profile="${VAULT_BENCH_PROFILE:-release}"
+cargo build --profile "$profile" -q -p vault-cli
+cargo build --profile "$profile" -q -p vault-benches --examples
+V="$CARGO_TARGET_DIR/$profile/vault"
+KDF="$CARGO_TARGET_DIR/$profile/examples/kdf_once"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(grep MemTotal /proc/meminfo | awk '{print int($2/1024/1024)" GiB"}'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "profile: $profile; machine: $(nproc) cores, $(grep MemTotal /proc/meminfo | awk '{print int($2/1024/1024)" GiB"}'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 if want kdf; then
 echo; echo "== 1. Argon2id at the default (256 MiB, t=3, p=4): vault-core vs the reference C argon2 (Debian)"

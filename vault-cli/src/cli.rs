@@ -97,9 +97,9 @@ pub enum WithdrawalsArg {
 pub enum ProfileArg {
     /// freqtrade's names when the command is freqtrade, else the generic ones.
     Auto,
-    /// FREQTRADE__EXCHANGE__KEY, FREQTRADE__EXCHANGE__SECRET, ...
+    /// FREQTRADE__EXCHANGE__KEY, __SECRET, __PASSWORD, __UID.
     Freqtrade,
-    /// <EXCHANGE>_API_KEY, <EXCHANGE>_API_SECRET, ...
+    /// EXCHANGE_KEY, EXCHANGE_SECRET, EXCHANGE_PASSPHRASE, EXCHANGE_UID.
     Generic,
 }
 

@@ -264,9 +264,15 @@ fn nothing_worked(tried: &[String]) -> CliError {
 
 /// Reads an identity file (owner-only, or in systemd's $CREDENTIALS_DIRECTORY).
 pub fn read_identity(path: &std::path::Path) -> CliResult<SecretString> {
-    let bytes = zeroize::Zeroizing::new(vault_core::store::read_secure(path).map_err(|e| {
-        let c = CliError::from(e);
-        CliError::new(c.code, format!("identity file: {}", c.message))
-    })?);
+    let bytes = zeroize::Zeroizing::new(
+        vault_core::store::read_secure_in(
+            path,
+            crate::cli::env_path("CREDENTIALS_DIRECTORY").as_deref(),
+        )
+        .map_err(|e| {
+            let c = CliError::from(e);
+            CliError::new(c.code, format!("identity file: {}", c.message))
+        })?,
+    );
     Ok(vault_core::parse_identity_file(&bytes)?)
 }

@@ -20,10 +20,16 @@ pub fn has_tty() -> bool {
 
 /// First line of a 0600 passphrase file, trailing newline stripped.
 pub fn read_passphrase_file(path: &Path) -> CliResult<SecretString> {
-    let bytes = Zeroizing::new(vault_core::store::read_secure(path).map_err(|e| {
-        let c = CliError::from(e);
-        CliError::new(c.code, format!("passphrase file: {}", c.message))
-    })?);
+    let bytes = Zeroizing::new(
+        vault_core::store::read_secure_in(
+            path,
+            crate::cli::env_path("CREDENTIALS_DIRECTORY").as_deref(),
+        )
+        .map_err(|e| {
+            let c = CliError::from(e);
+            CliError::new(c.code, format!("passphrase file: {}", c.message))
+        })?,
+    );
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| CliError::other(format!("{} is not UTF-8 text", path.display())))?;
     let line = text.split('\n').next().unwrap_or("");

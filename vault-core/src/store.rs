@@ -58,15 +58,12 @@ pub fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
-/// True if `path` lies directly in systemd's `$CREDENTIALS_DIRECTORY`.
+/// True if `path` lies directly in `dir` (systemd's `$CREDENTIALS_DIRECTORY`, which the
+/// caller reads: the library reads no environment).
 #[cfg(unix)]
-fn in_credentials_dir(path: &Path) -> bool {
-    let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
+fn in_credentials_dir(path: &Path, dir: Option<&Path>) -> bool {
+    let Some(dir) = dir.and_then(|d| std::fs::canonicalize(d).ok()) else {
         return false;
-    };
-    let dir = match std::fs::canonicalize(&dir) {
-        Ok(d) => d,
-        Err(_) => return false,
     };
     let parent = path.parent().map(|p| {
         if p.as_os_str().is_empty() {
@@ -82,12 +79,23 @@ fn in_credentials_dir(path: &Path) -> bool {
 }
 
 /// The OpenSSH rule: a regular file, owned by us, with no group or other permissions.
-/// In `$CREDENTIALS_DIRECTORY` systemd's own arrangement (root-owned, read-only, no access
-/// for others, granted to the service by ACL) is accepted too.
 ///
 /// On Windows only "a regular file, not a link" is checked: its ACL is not inspected (that
 /// needs Win32 calls this `unsafe`-free library does not make); see docs/THREAT_MODEL.md.
 pub fn check_permissions(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    check_permissions_in(path, meta, None)
+}
+
+/// [`check_permissions`], except that directly in `credentials_dir` (systemd's
+/// `$CREDENTIALS_DIRECTORY`, given by the caller) systemd's own arrangement is accepted too:
+/// root-owned, read-only, no access for others, granted to the service by ACL.
+pub fn check_permissions_in(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    credentials_dir: Option<&Path>,
+) -> Result<()> {
+    #[cfg(not(unix))]
+    let _ = credentials_dir;
     let refuse = |reason: String| {
         Err(Error::InsecurePermissions {
             path: path.to_path_buf(),
@@ -103,7 +111,7 @@ pub fn check_permissions(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
     #[cfg(unix)]
     {
         let mode = meta.permissions().mode() & 0o7777;
-        if in_credentials_dir(path) {
+        if in_credentials_dir(path, credentials_dir) {
             if meta.uid() != 0 && meta.uid() != euid() {
                 return refuse(format!("owned by uid {}, not root or you", meta.uid()));
             }
@@ -240,8 +248,13 @@ pub(crate) fn read_bounded(
 /// Opens a file we will read a secret or the vault from: no symlinks, no blocking open, a
 /// regular file, permissions checked on the opened descriptor (no TOCTOU), size bounded.
 pub fn read_secure(path: &Path) -> Result<Vec<u8>> {
+    read_secure_in(path, None)
+}
+
+/// [`read_secure`] with systemd's credentials directory allowed ([`check_permissions_in`]).
+pub fn read_secure_in(path: &Path, credentials_dir: Option<&Path>) -> Result<Vec<u8>> {
     let (mut f, meta) = open_regular(path)?;
-    check_permissions(path, &meta)?;
+    check_permissions_in(path, &meta, credentials_dir)?;
     read_bounded(&mut f, path, meta.len(), MAX_FILE_LEN)
 }
 
