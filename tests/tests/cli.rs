@@ -712,6 +712,78 @@ fn every_flag_and_argument_of_every_command_has_help_text() {
 }
 
 #[test]
+fn the_cli_reference_names_every_command_and_flag() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let doc = std::fs::read_to_string(root.join("docs/CLI.md")).expect("docs/CLI.md");
+    let c = Cli::empty();
+    for path in command_paths(&c) {
+        let title = format!("### `vault {}`", path.join(" "));
+        let start = doc
+            .find(&title)
+            .unwrap_or_else(|| panic!("docs/CLI.md has no section {title}"));
+        let rest = &doc[start + title.len()..];
+        let section = &rest[..rest.find("\n### ").unwrap_or(rest.len())];
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("-h");
+        let (_, help, _) = c.run(&args, "");
+        for word in help.split_whitespace() {
+            let flag = word.trim_end_matches(',');
+            let global = [
+                "--vault",
+                "--passphrase-file",
+                "--identity",
+                "--unlock",
+                "--accept-rollback",
+                "--verbose",
+                "--help",
+                "--version",
+            ];
+            if flag.starts_with("--") && flag.len() > 2 && !global.contains(&flag) {
+                assert!(
+                    section.contains(&format!("`{flag}")),
+                    "docs/CLI.md's {title} does not document {flag}"
+                );
+            }
+        }
+    }
+    // Every environment variable the CLI reads is in the table.
+    let mut read = Vec::new();
+    for dir in [
+        "vault-cli/src",
+        "vault-cli/src/cmd",
+        "vault-cli/src/cmd/run",
+    ] {
+        for e in std::fs::read_dir(root.join(dir)).expect("src") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).expect("read");
+                for pat in ["env_path(\"", "var(\"", "var_os(\""] {
+                    for piece in text.split(pat).skip(1) {
+                        if let Some(name) = piece.split('"').next() {
+                            if !name.is_empty()
+                                && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                            {
+                                read.push(name.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(read.len() >= 8, "{read:?}");
+    for name in read {
+        if name == "DBUS_SESSION_BUS_ADDRESS" {
+            continue; // whether a Secret Service can exist, not a setting of ours
+        }
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "docs/CLI.md's environment table lacks {name}"
+        );
+    }
+}
+
+#[test]
 fn add_help_lists_the_exchanges_and_a_bad_one_is_a_one_line_usage_error() {
     let c = Cli::empty();
     let (_, help, _) = c.run(&["add", "--help"], "");

@@ -38,13 +38,6 @@ fn user_ring() -> Result<KeyRing, String> {
         .map_err(|e| format!("no kernel user keyring ({e:?})"))
 }
 
-/// A new random wrapping key from the OS CSPRNG.
-pub fn random_key() -> Result<Zeroizing<[u8; 32]>, String> {
-    let mut k = Zeroizing::new([0u8; 32]);
-    getrandom::getrandom(k.as_mut()).map_err(|e| format!("no randomness: {e}"))?;
-    Ok(k)
-}
-
 const SERVICE: &str = "vault";
 
 /// Why a keyring-core store failed, in words a user can act on.

@@ -33,7 +33,7 @@ pub use kdf::KdfParams;
 pub use model::{
     Bot, BotStatus, EnvProfile, NewBot, NewKey, Scope, Status, VerifyResult, Withdrawals,
 };
-pub use secret::SecretValue;
+pub use secret::{new_keyring_key, SecretValue};
 pub use vault::{
     parse_identity_file, short_fp, LogHandle, OpenOptions, SetBot, Unlock, UnlockedBy, Vault,
     VaultFile,

@@ -56,6 +56,22 @@ impl<'de> Deserialize<'de> for SecretValue {
     }
 }
 
+/// Fills `buf` from the operating system's CSPRNG (getrandom(2), through the `rand_core`
+/// that the AEAD crate already brings: no second randomness crate).
+pub(crate) fn fill_random(buf: &mut [u8]) -> crate::Result<()> {
+    use chacha20poly1305::aead::rand_core::RngCore;
+    chacha20poly1305::aead::OsRng
+        .try_fill_bytes(buf)
+        .map_err(|_| crate::Error::Crypto("the operating system gave no randomness"))
+}
+
+/// A new random 32-byte key for the keyring slot ([`crate::Vault::set_keyring_slot`]).
+pub fn new_keyring_key() -> crate::Result<zeroize::Zeroizing<[u8; 32]>> {
+    let mut k = zeroize::Zeroizing::new([0u8; 32]);
+    fill_random(k.as_mut())?;
+    Ok(k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

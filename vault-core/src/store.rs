@@ -343,8 +343,7 @@ pub fn remove_stale_temps(path: &Path) {
 fn write_temp(path: &Path, dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
     for _ in 0..16 {
         let mut rnd = [0u8; 8];
-        getrandom::getrandom(&mut rnd)
-            .map_err(|_| Error::io("no randomness", std::io::Error::other("getrandom")))?;
+        crate::secret::fill_random(&mut rnd)?;
         let tmp = dir.join(format!("{}{}", temp_prefix(path), hex::encode(rnd)));
         let mut f = match no_follow(owner_only(OpenOptions::new().write(true).create_new(true)))
             .open(&tmp)

@@ -328,7 +328,7 @@ pub fn sign(ex: Exchange, c: &Creds<'_>, now_ms: u64) -> Result<Request, String>
         }
         Exchange::Coinbase => {
             let mut nonce = [0u8; 16];
-            getrandom::getrandom(&mut nonce).map_err(|_| "no randomness".to_string())?;
+            crate::secret::fill_random(&mut nonce).map_err(|e| e.to_string())?;
             let jwt = coinbase_jwt(c.key, c.secret, now_ms / 1000, &hex::encode(nonce))?;
             Request {
                 method,

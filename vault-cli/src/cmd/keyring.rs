@@ -74,7 +74,7 @@ fn default_store() -> CliResult<KeyringStore> {
 pub fn enable_on(_ctx: &Ctx, mut v: Vault, store: Option<StoreArg>) -> CliResult<i32> {
     let store = chosen_store(store)?;
     let id = v.vault_id_hex();
-    let key = keyring::random_key().map_err(CliError::other)?;
+    let key = vault_core::new_keyring_key()?;
     keyring::save(store, &id, &key).map_err(|why| CliError::other(format!("keyring: {why}")))?;
     if let Err(e) = v.set_keyring_slot(store, &key) {
         let _ = keyring::delete(store, &id);

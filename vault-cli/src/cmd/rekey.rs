@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, new_file: Option<&Path>) -> CliResult<i32> {
     let mut old_kr = None;
     let new_kr = match store {
         Some(store) => {
-            let k = keyring::random_key().map_err(CliError::other)?;
+            let k = vault_core::new_keyring_key()?;
             old_kr = keyring::load(store, &vault_id).ok();
             keyring::save(store, &vault_id, &k).map_err(|why| {
                 CliError::other(format!(

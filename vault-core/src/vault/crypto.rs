@@ -54,8 +54,7 @@ impl Keys {
 
 pub(super) fn random<const N: usize>() -> Result<[u8; N]> {
     let mut b = [0u8; N];
-    getrandom::getrandom(&mut b)
-        .map_err(|_| Error::Crypto("the operating system gave no randomness"))?;
+    crate::secret::fill_random(&mut b)?;
     Ok(b)
 }
 
