@@ -2,9 +2,9 @@
 # Times whole commands side by side with peer tools, in one run, on this machine.
 # Needs: hyperfine, argon2 (reference C), age (Go), grep, python3 (for argon2-cffi, the
 # optimized C build). Prints the figures that docs/PERFORMANCE.md records.
-# Usage: benches/run.sh [kdf] [start] [mask] [rss] [scan]   (no argument: all of them)
+# Usage: benches/run.sh [kdf] [start] [mask] [rss] [scan] [grow]   (no argument: all of them)
 set -euo pipefail
-sections=" ${*:-kdf start mask rss scan} "
+sections=" ${*:-kdf start mask rss scan grow} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vault-target}"
@@ -102,6 +102,22 @@ if want rss; then
 echo; echo "== 4. RSS of the supervising vault process after unlock"
 "$V" run -- sleep 2 & pid=$!; sleep 1
 grep -E 'VmRSS|VmHWM' "/proc/$pid/status"; wait $pid
+fi
+
+if want grow; then
+echo; echo "== 6. Cost as the vault grows: list --json and rotate with 1 and with 2,000 bots (identity unlock)"
+FILL="$CARGO_TARGET_DIR/$profile/examples/fill_vault"
+for n in 1 2000; do
+  mkdir -p "$work/g$n"
+  "$FILL" "$work/g$n/vault.age" "$work/g$n/state" "$n" "$work/g$n/id.txt"
+  ls -l "$work/g$n/vault.age" | awk -v n="$n" '{print n " bots: " $5 " bytes"}'
+done
+g() { echo "env VAULT_PATH=$work/g$1/vault.age XDG_STATE_HOME=$work/g$1/state VAULT_IDENTITY_FILE=$work/g$1/id.txt"; }
+hyperfine -N --warmup 3 --runs 30 "$(g 1) $V list --json" "$(g 2000) $V list --json"
+# Each rotation needs a key the vault has never seen: the nanosecond clock makes one.
+hyperfine --warmup 3 --runs 30 \
+  "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $(g 1) $V rotate bot-00000 --from-stdin" \
+  "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $(g 2000) $V rotate bot-00000 --from-stdin"
 fi
 
 if want scan; then
