@@ -23,7 +23,7 @@ pub fn out(line: &str) {
 }
 
 /// Prints a JSON value.
-pub fn json(v: &serde_json::Value) {
+pub fn json(v: &impl serde::Serialize) {
     out(&serde_json::to_string_pretty(v).unwrap_or_default());
 }
 

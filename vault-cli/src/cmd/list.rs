@@ -1,6 +1,5 @@
 //! `vault list`: bots, exchange, masked key, key age, status, number of findings.
 
-use serde_json::json;
 use vault_core::{policy, short_fp, Bot, Status};
 
 use crate::ctx::Ctx;
@@ -35,21 +34,39 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
         })
         .collect();
     if as_json {
-        let bots: Vec<_> = rows
+        // Typed rows, serialized straight to text (no `serde_json::Value` per bot): fields in
+        // alphabetical order, the order `json!` objects print in (docs/schemas/list).
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            exchange: &'static str,
+            findings: usize,
+            fingerprint: String,
+            key: &'a str,
+            key_age_days: i64,
+            name: &'a str,
+            status: &'static str,
+        }
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            bots: Vec<Row<'a>>,
+            vault: &'a std::path::Path,
+        }
+        let bots = rows
             .iter()
-            .map(|(b, n)| {
-                json!({
-                    "name": b.name,
-                    "exchange": b.exchange.id(),
-                    "key": b.key_hint,
-                    "fingerprint": short_fp(&b.fingerprint),
-                    "key_age_days": key_age_days(b),
-                    "status": status_str(b),
-                    "findings": n,
-                })
+            .map(|(b, n)| Row {
+                exchange: b.exchange.id(),
+                findings: *n,
+                fingerprint: short_fp(&b.fingerprint),
+                key: &b.key_hint,
+                key_age_days: key_age_days(b),
+                name: &b.name,
+                status: status_str(b),
             })
             .collect();
-        output::json(&json!({ "vault": ctx.vault_path, "bots": bots }));
+        output::json(&Out {
+            bots,
+            vault: &ctx.vault_path,
+        });
         return Ok(0);
     }
     if rows.is_empty() {

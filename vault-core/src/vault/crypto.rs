@@ -169,6 +169,22 @@ pub(super) fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
 
 /// Verifies the trailer MAC over the exact bytes read, then decrypts and parses the body.
 pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body> {
+    let pt = decrypt_verified(keys, parsed)?;
+    let body: Body = serde_json::from_slice(&pt).map_err(|_| Error::Tampered)?;
+    if body.format != BODY_FORMAT {
+        return Err(Error::UnsupportedVersion(
+            u8::try_from(body.format).unwrap_or(u8::MAX),
+        ));
+    }
+    Ok(body)
+}
+
+/// Verifies the trailer MAC and the recipient, then decrypts the whole body (its final chunk
+/// verified) into zeroizing memory.
+pub(super) fn decrypt_verified(
+    keys: &Keys,
+    parsed: &format::Parsed<'_>,
+) -> Result<Zeroizing<Vec<u8>>> {
     let mut mac = keys.mac(&parsed.header.vault_id);
     mac.update(parsed.mac_input);
     mac.verify_slice(parsed.mac).map_err(|_| Error::Tampered)?;
@@ -182,13 +198,7 @@ pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body
     // The whole body is decrypted and its final chunk verified before anything is parsed.
     let mut pt = Zeroizing::new(Vec::with_capacity(parsed.body.len()));
     r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
-    let body: Body = serde_json::from_slice(&pt).map_err(|_| Error::Tampered)?;
-    if body.format != BODY_FORMAT {
-        return Err(Error::UnsupportedVersion(
-            u8::try_from(body.format).unwrap_or(u8::MAX),
-        ));
-    }
-    Ok(body)
+    Ok(pt)
 }
 
 /// Parses an age identity file: the first `AGE-SECRET-KEY-1` line, comments allowed.

@@ -32,6 +32,15 @@ impl std::fmt::Debug for VaultFile {
 /// Reads the vault file: its directory must be ours and not writable by others (checked at
 /// every open, not only at init), the file a regular owner-only file; a missing file is
 /// "no vault", not a missing key file.
+/// The file's trailing checksum (format::parse has checked it against the content).
+pub(super) fn file_sum(bytes: &[u8]) -> [u8; 32] {
+    let mut s = [0u8; 32];
+    if let Some(tail) = bytes.len().checked_sub(32).map(|i| &bytes[i..]) {
+        s.copy_from_slice(tail);
+    }
+    s
+}
+
 pub(super) fn read_vault_bytes(path: &Path) -> Result<Vec<u8>> {
     let bytes = store::read_secure(path).map_err(|e| match e {
         Error::FileNotFound(p) => Error::NotFound(p),
@@ -147,6 +156,7 @@ impl VaultFile {
                 body,
                 unlocked_by: by,
                 warnings,
+                file_sum: file_sum(&self.bytes),
             }),
             // A writer may have replaced the file and raised the record between our read and
             // our check. Writers record the generation before they release the writer lock,
@@ -175,6 +185,7 @@ impl VaultFile {
             body,
             unlocked_by: by,
             warnings,
+            file_sum: file_sum(&bytes),
         })
     }
 }

@@ -119,6 +119,9 @@ pub struct Vault {
     body: Body,
     unlocked_by: UnlockedBy,
     warnings: Vec<String>,
+    /// The checksum (last 32 bytes) of the file as last read or written: a re-read that finds
+    /// the same bytes reuses `body` instead of verifying, decrypting and parsing it again.
+    file_sum: [u8; 32],
 }
 
 impl std::fmt::Debug for Vault {
@@ -178,6 +181,7 @@ impl Vault {
             body,
             unlocked_by: UnlockedBy::Created,
             warnings: vec![],
+            file_sum: [0; 32],
         };
         v.commit(
             Change {

@@ -1,0 +1,31 @@
+//! Where `vault list` spends its time on a big vault: read+checksum, unlock (MAC, age
+//! decrypt, JSON parse), policy, output, drop. `grow_breakdown VAULT STATE_DIR IDENTITY`.
+
+use std::time::Instant;
+
+use vault_core::{parse_identity_file, policy, OpenOptions, Unlock, VaultFile};
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let id = parse_identity_file(&std::fs::read(&a[3]).expect("identity")).expect("identity");
+    for round in 0..3 {
+        let t = Instant::now();
+        let f = VaultFile::read(a[1].as_ref(), OpenOptions::new(&a[2])).expect("read");
+        let t_read = t.elapsed();
+        let v = f.unlock(Unlock::Identity(&id)).expect("unlock");
+        let t_unlock = t.elapsed();
+        let now = jiff::Timestamp::now();
+        let n: usize = v.bots().map(|b| policy::evaluate(b, now).len()).sum();
+        let t_policy = t.elapsed();
+        drop(v);
+        drop(f);
+        let t_drop = t.elapsed();
+        println!(
+            "round {round}: read+checksum {:?}, unlock {:?}, policy {:?} ({n} findings), drop {:?}",
+            t_read,
+            t_unlock - t_read,
+            t_policy - t_unlock,
+            t_drop - t_policy
+        );
+    }
+}
