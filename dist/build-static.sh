@@ -16,9 +16,10 @@ if ! command -v musl-gcc >/dev/null; then
   echo "musl-gcc is missing: apt-get install musl-tools" >&2
   exit 1
 fi
-# ring's build script finds the compiler for the target through these.
+# ring's C is compiled with musl-gcc. The link is rustc's own for this target (its bundled
+# musl crt objects, crt-static), not musl-gcc's, which would ask for ld-musl at run time.
 export CC_x86_64_unknown_linux_musl=musl-gcc
-export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc
+export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static"
 cargo build --locked -q --profile "$profile" -p vault-cli --target "$target"
 bin="$CARGO_TARGET_DIR/$target/$profile/vault"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
