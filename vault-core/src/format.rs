@@ -273,7 +273,8 @@ pub fn assemble(header_bytes: &[u8], body: &[u8], mac: impl FnOnce(&[u8]) -> [u8
 pub struct Parsed<'a> {
     /// The decoded header.
     pub header: Header,
-    /// The exact header bytes (magic through the last slot).
+    /// The exact header bytes (magic through the last slot). Read only by tests and fuzzing.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub header_bytes: &'a [u8],
     /// The age body.
     pub body: &'a [u8],
