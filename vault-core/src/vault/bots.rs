@@ -180,10 +180,7 @@ let body = &mut d.body;
         let fp = Some(short_fp(&self.bot(name)?.fingerprint));
         self.commit(Change::new("set", Some(name), fp), |d| {
             let body = &mut d.body;
-            let bot = body
-                .bots
-                .get_mut(name)
-                .ok_or_else(|| Error::NoSuchBot(name.to_string()))?;
+            let bot = bot_mut(body, name)?;
             if let Some(w) = change.withdrawals {
                 bot.scope.withdrawals = w;
             }
@@ -238,10 +235,7 @@ let body = &mut d.body;
                     "this key is already known to the vault ({owner}). Rule 4: one key per bot; create a new key at the exchange"
                 )));
             }
-            let bot = body
-                .bots
-                .get_mut(name)
-                .ok_or_else(|| Error::NoSuchBot(name.to_string()))?;
+            let bot = bot_mut(body, name)?;
             let now = Timestamp::now();
             if bot.credentials.is_some() {
                 bot.history.push(HistoryEntry {
@@ -269,10 +263,7 @@ let body = &mut d.body;
         let fp = Some(short_fp(&self.bot(name)?.fingerprint));
         self.commit(Change::new("revoke", Some(name), fp), |d| {
             let body = &mut d.body;
-            let bot = body
-                .bots
-                .get_mut(name)
-                .ok_or_else(|| Error::NoSuchBot(name.to_string()))?;
+            let bot = bot_mut(body, name)?;
             if !bot.is_active() {
                 return Err(Error::InvalidInput(format!("{name} is already revoked")));
             }
@@ -320,10 +311,7 @@ let body = &mut d.body;
         }
         self.commit(Change::new("secret-set", Some(name), None), |d| {
             let body = &mut d.body;
-            let bot = body
-                .bots
-                .get_mut(name)
-                .ok_or_else(|| Error::NoSuchBot(name.to_string()))?;
+            let bot = bot_mut(body, name)?;
             bot.extra_secrets.insert(env.to_string(), value);
             Ok(())
         })
@@ -338,10 +326,7 @@ let body = &mut d.body;
         }
         self.commit(Change::new("secret-remove", Some(name), None), |d| {
             let body = &mut d.body;
-            let bot = body
-                .bots
-                .get_mut(name)
-                .ok_or_else(|| Error::NoSuchBot(name.to_string()))?;
+            let bot = bot_mut(body, name)?;
             bot.extra_secrets.remove(env);
             Ok(())
         })
@@ -351,10 +336,7 @@ let body = &mut d.body;
     pub fn record_verify(&mut self, name: &str, result: VerifyResult) -> Result<()> {
         self.commit(Change::new("verify", Some(name), None), |d| {
             let body = &mut d.body;
-            let bot = body
-                .bots
-                .get_mut(name)
-                .ok_or_else(|| Error::NoSuchBot(name.to_string()))?;
+            let bot = bot_mut(body, name)?;
             if bot.fingerprint != result.fingerprint {
                 return Err(Error::InvalidInput(format!(
                     "{name}'s key changed while verify ran; run verify again"
@@ -377,6 +359,13 @@ let body = &mut d.body;
             Ok(())
         })
     }
+}
+
+/// The bot named `name` in the fresh copy a change edits.
+fn bot_mut<'a>(body: &'a mut Body, name: &str) -> Result<&'a mut Bot> {
+    body.bots
+        .get_mut(name)
+        .ok_or_else(|| Error::NoSuchBot(name.to_string()))
 }
 
 pub(super) fn fingerprint_owner(body: &Body, fp: &str) -> Option<String> {

@@ -54,14 +54,7 @@ impl VaultFile {
     /// Reads `path` (no symlinks, owner-only permissions, a directory of our own) and checks
     /// magic, checksum and structure. No key, no KDF.
     pub fn read(path: &Path, opts: OpenOptions) -> Result<VaultFile> {
-        let bytes = read_vault_bytes(path)?;
-        let header = format::parse(&bytes)?.header;
-        Ok(VaultFile {
-            path: path.to_path_buf(),
-            opts,
-            bytes,
-            header,
-        })
+        VaultFile::from_bytes(path, read_vault_bytes(path)?, opts)
     }
 
     /// Checks bytes already in memory as if read from `path` (fuzzing, tests, backups).
