@@ -4,7 +4,6 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::exchange::Exchange;
 use crate::model::{Bot, EnvProfile, StoredCredentials, Withdrawals};
 
 /// How bad a finding is.
@@ -156,14 +155,9 @@ pub fn evaluate(bot: &Bot, now: Timestamp) -> Vec<Finding> {
     let declared_restricted = bot.scope.ip_allowlist.len() > wide.len();
     if !declared_restricted && verify.is_none_or(|v| v.ip_restricted != Some(true)) {
         let mut msg = String::from("no IP allow-list is declared for this key (rule 2)");
-        match bot.exchange {
-            Exchange::Bybit => {
-                msg.push_str("; Bybit expires keys without an IP binding after 90 days")
-            }
-            Exchange::Okx => {
-                msg.push_str("; OKX expires trading keys without an IP after 14 days of inactivity")
-            }
-            _ => {}
+        if let Some(note) = bot.exchange.no_ip_note() {
+            msg.push_str("; ");
+            msg.push_str(note);
         }
         out.push(finding(
             Severity::Warning,

@@ -8,11 +8,11 @@
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use sha2::{Sha256, Sha384, Sha512};
 
 use crate::exchange::Exchange;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// The credentials a signer needs (borrowed from the vault, never copied into errors).
 pub struct Creds<'a> {
@@ -90,19 +90,19 @@ impl std::fmt::Display for Failure {
     }
 }
 
-fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     m.update(msg);
     m.finalize().into_bytes().to_vec()
 }
 
-fn hmac_sha384(key: &[u8], msg: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac_sha384(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut m = <Hmac<Sha384> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     m.update(msg);
     m.finalize().into_bytes().to_vec()
 }
 
-fn hmac_sha512(key: &[u8], msg: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac_sha512(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut m = <Hmac<Sha512> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     m.update(msg);
     m.finalize().into_bytes().to_vec()
@@ -110,235 +110,29 @@ fn hmac_sha512(key: &[u8], msg: &[u8]) -> Vec<u8> {
 
 /// The endpoint each exchange's request goes to.
 pub fn endpoint(ex: Exchange) -> (&'static str, &'static str) {
-    match ex {
-        Exchange::Binance => ("GET", "/sapi/v1/account/apiRestrictions"),
-        Exchange::Bybit => ("GET", "/v5/user/query-api"),
-        Exchange::Okx => ("GET", "/api/v5/account/config"),
-        Exchange::Kucoin => ("GET", "/api/v1/user/api-key"),
-        Exchange::Kraken => ("POST", "/0/private/GetApiKeyInfo"),
-        Exchange::Coinbase => ("GET", "/api/v3/brokerage/key_permissions"),
-        Exchange::Bitget => ("GET", "/api/v2/spot/account/info"),
-        Exchange::Gate => ("GET", "/api/v4/account/detail"),
-        Exchange::Bitfinex => ("POST", "/v2/auth/r/permissions"),
-    }
+    ex.spec().endpoint
 }
 
 /// The default base URL and every other host (regional, testnet) accepted without
 /// `--allow-custom-endpoint`.
 pub fn known_hosts(ex: Exchange) -> &'static [&'static str] {
-    match ex {
-        Exchange::Binance => &[
-            "https://api.binance.com",
-            "https://api1.binance.com",
-            "https://api2.binance.com",
-            "https://api3.binance.com",
-            "https://api4.binance.com",
-            "https://testnet.binance.vision",
-        ],
-        Exchange::Bybit => &[
-            "https://api.bybit.com",
-            "https://api.bytick.com",
-            "https://api-testnet.bybit.com",
-            "https://api-demo.bybit.com",
-            "https://api.bybit.nl",
-            "https://api.bybit.tr",
-            "https://api.bybit.kz",
-            "https://api.bybitgeorgia.ge",
-            "https://api.bybit.ae",
-            "https://api.bybit.eu",
-            "https://api.bybit.id",
-            "https://api.manepa.jp",
-        ],
-        Exchange::Okx => &[
-            "https://www.okx.com",
-            "https://aws.okx.com",
-            "https://eea.okx.com",
-            "https://us.okx.com",
-            "https://my.okx.com",
-            "https://app.okx.com",
-        ],
-        Exchange::Kucoin => &["https://api.kucoin.com"],
-        Exchange::Kraken => &["https://api.kraken.com"],
-        Exchange::Coinbase => &["https://api.coinbase.com"],
-        Exchange::Bitget => &["https://api.bitget.com"],
-        Exchange::Gate => &[
-            "https://api.gateio.ws",
-            "https://api-testnet.gateapi.io",
-            "https://fx-api-testnet.gateio.ws",
-        ],
-        Exchange::Bitfinex => &["https://api.bitfinex.com"],
-    }
+    ex.spec().hosts
 }
 
 /// Signs the introspection request. `now_ms` is the clock (a parameter, for the vectors).
 pub fn sign(ex: Exchange, c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
-    let (method, path) = endpoint(ex);
-    let secret = c.secret.as_bytes();
-    let need_pass = || {
-        c.passphrase
-            .ok_or_else(|| format!("{ex} keys need their passphrase; `vault rotate` to store it"))
-    };
-    let h = |k: &str, v: String| (k.to_string(), v);
-    let req = match ex {
-        Exchange::Binance => {
-            let query = format!("timestamp={now_ms}&recvWindow=10000");
-            let sig = hex::encode(hmac_sha256(secret, query.as_bytes()));
-            Request {
-                method,
-                path_and_query: format!("{path}?{query}&signature={sig}"),
-                headers: vec![h("X-MBX-APIKEY", c.key.to_string())],
-                body: String::new(),
-            }
-        }
-        Exchange::Bybit => {
-            let recv = "5000";
-            let s = format!("{now_ms}{}{recv}", c.key);
-            Request {
-                method,
-                path_and_query: path.to_string(),
-                headers: vec![
-                    h("X-BAPI-API-KEY", c.key.to_string()),
-                    h("X-BAPI-TIMESTAMP", now_ms.to_string()),
-                    h("X-BAPI-RECV-WINDOW", recv.to_string()),
-                    h(
-                        "X-BAPI-SIGN",
-                        hex::encode(hmac_sha256(secret, s.as_bytes())),
-                    ),
-                ],
-                body: String::new(),
-            }
-        }
-        Exchange::Okx => {
-            let ts = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
-                .map_err(|_| "bad clock".to_string())?
-                .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-                .to_string();
-            let pre = format!("{ts}{method}{path}");
-            Request {
-                method,
-                path_and_query: path.to_string(),
-                headers: vec![
-                    h("OK-ACCESS-KEY", c.key.to_string()),
-                    h(
-                        "OK-ACCESS-SIGN",
-                        B64.encode(hmac_sha256(secret, pre.as_bytes())),
-                    ),
-                    h("OK-ACCESS-TIMESTAMP", ts),
-                    h("OK-ACCESS-PASSPHRASE", need_pass()?.to_string()),
-                ],
-                body: String::new(),
-            }
-        }
-        Exchange::Kucoin => {
-            let pre = format!("{now_ms}{method}{path}");
-            Request {
-                method,
-                path_and_query: path.to_string(),
-                headers: vec![
-                    h("KC-API-KEY", c.key.to_string()),
-                    h(
-                        "KC-API-SIGN",
-                        B64.encode(hmac_sha256(secret, pre.as_bytes())),
-                    ),
-                    h("KC-API-TIMESTAMP", now_ms.to_string()),
-                    h(
-                        "KC-API-PASSPHRASE",
-                        B64.encode(hmac_sha256(secret, need_pass()?.as_bytes())),
-                    ),
-                    h("KC-API-KEY-VERSION", "3".to_string()),
-                    h("Content-Type", "application/json".to_string()),
-                ],
-                body: String::new(),
-            }
-        }
-        Exchange::Kraken => {
-            let body = format!("nonce={now_ms}");
-            let key = B64
-                .decode(c.secret.trim())
-                .map_err(|_| "the stored Kraken secret is not base64; check it".to_string())?;
-            let mut inner = Sha256::new();
-            inner.update(format!("{now_ms}{body}").as_bytes());
-            let mut msg = path.as_bytes().to_vec();
-            msg.extend_from_slice(&inner.finalize());
-            Request {
-                method,
-                path_and_query: path.to_string(),
-                headers: vec![
-                    h("API-Key", c.key.to_string()),
-                    h("API-Sign", B64.encode(hmac_sha512(&key, &msg))),
-                    h(
-                        "Content-Type",
-                        "application/x-www-form-urlencoded".to_string(),
-                    ),
-                ],
-                body,
-            }
-        }
-        Exchange::Bitget => {
-            let pre = format!("{now_ms}{method}{path}");
-            Request {
-                method,
-                path_and_query: path.to_string(),
-                headers: vec![
-                    h("ACCESS-KEY", c.key.to_string()),
-                    h(
-                        "ACCESS-SIGN",
-                        B64.encode(hmac_sha256(secret, pre.as_bytes())),
-                    ),
-                    h("ACCESS-TIMESTAMP", now_ms.to_string()),
-                    h("ACCESS-PASSPHRASE", need_pass()?.to_string()),
-                    h("locale", "en-US".to_string()),
-                ],
-                body: String::new(),
-            }
-        }
-        Exchange::Gate => {
-            let ts = now_ms / 1000;
-            let body_hash = hex::encode(Sha512::digest(b""));
-            let s = format!("{method}\n{path}\n\n{body_hash}\n{ts}");
-            Request {
-                method,
-                path_and_query: path.to_string(),
-                headers: vec![
-                    h("KEY", c.key.to_string()),
-                    h("Timestamp", ts.to_string()),
-                    h("SIGN", hex::encode(hmac_sha512(secret, s.as_bytes()))),
-                    h("Content-Type", "application/json".to_string()),
-                ],
-                body: String::new(),
-            }
-        }
-        Exchange::Bitfinex => {
-            let body = "{}".to_string();
-            let payload = format!("/api{path}{now_ms}{body}");
-            Request {
-                method,
-                path_and_query: path.to_string(),
-                headers: vec![
-                    h("bfx-nonce", now_ms.to_string()),
-                    h("bfx-apikey", c.key.to_string()),
-                    h(
-                        "bfx-signature",
-                        hex::encode(hmac_sha384(secret, payload.as_bytes())),
-                    ),
-                    h("Content-Type", "application/json".to_string()),
-                ],
-                body,
-            }
-        }
-        Exchange::Coinbase => {
-            let mut nonce = [0u8; 16];
-            crate::secret::fill_random(&mut nonce).map_err(|e| e.to_string())?;
-            let jwt = coinbase_jwt(c.key, c.secret, now_ms / 1000, &hex::encode(nonce))?;
-            Request {
-                method,
-                path_and_query: path.to_string(),
-                headers: vec![h("Authorization", format!("Bearer {jwt}"))],
-                body: String::new(),
-            }
-        }
-    };
-    Ok(req)
+    (ex.spec().sign)(c, now_ms)
+}
+
+/// The passphrase, for the exchanges whose keys come with one.
+pub(crate) fn need_pass<'a>(ex: &str, c: &Creds<'a>) -> Result<&'a str, String> {
+    c.passphrase
+        .ok_or_else(|| format!("{ex} keys need their passphrase; `vault rotate` to store it"))
+}
+
+/// One header.
+pub(crate) fn h(k: &str, v: String) -> (String, String) {
+    (k.to_string(), v)
 }
 
 /// The host Coinbase's JWT `uri` claim names (also when a test points the request elsewhere).
@@ -378,11 +172,11 @@ pub fn coinbase_jwt(
     Ok(format!("{signing_input}.{}", url.encode(sig.to_bytes())))
 }
 
-fn json(body: &str) -> Result<serde_json::Value, Failure> {
+pub(crate) fn json(body: &str) -> Result<serde_json::Value, Failure> {
     serde_json::from_str(body).map_err(|_| Failure::Malformed("not JSON".into()))
 }
 
-fn strs(v: &serde_json::Value) -> Vec<String> {
+pub(crate) fn strs(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
             a.iter()
@@ -392,7 +186,7 @@ fn strs(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn csv(s: &str) -> Vec<String> {
+pub(crate) fn csv(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
@@ -400,19 +194,22 @@ fn csv(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn any_withdraw(perms: &[String]) -> bool {
+pub(crate) fn any_withdraw(perms: &[String]) -> bool {
     perms
         .iter()
         .any(|p| p.to_ascii_lowercase().contains("withdraw"))
 }
 
-fn field<'a>(v: &'a serde_json::Value, name: &str) -> Result<&'a serde_json::Value, Failure> {
+pub(crate) fn field<'a>(
+    v: &'a serde_json::Value,
+    name: &str,
+) -> Result<&'a serde_json::Value, Failure> {
     v.get(name)
         .ok_or_else(|| Failure::Malformed(format!("no `{name}` field")))
 }
 
 /// A string field of an error answer, shortened (exchange messages never hold our secrets).
-fn text(v: &serde_json::Value, name: &str) -> String {
+pub(crate) fn text(v: &serde_json::Value, name: &str) -> String {
     v.get(name)
         .and_then(|m| m.as_str())
         .unwrap_or("")
@@ -421,336 +218,54 @@ fn text(v: &serde_json::Value, name: &str) -> String {
         .collect()
 }
 
-fn short(v: &serde_json::Value) -> String {
+pub(crate) fn short(v: &serde_json::Value) -> String {
     let s = v.to_string();
     s.chars().take(160).collect()
 }
 
+/// The `{code, msg, data}` answer of OKX, KuCoin and Bitget: `data` when `code` is `ok`,
+/// else the failure the code names (`ip`: this machine's address is not allowed; `rejected`:
+/// the key, signature or passphrase).
+pub(crate) fn coded<'a>(
+    v: &'a serde_json::Value,
+    ok: &str,
+    ip: &[&str],
+    rejected: &[&str],
+) -> Result<&'a serde_json::Value, Failure> {
+    let code = field(v, "code")?.as_str().unwrap_or("");
+    if code != ok {
+        let msg = text(v, "msg");
+        return Err(if ip.contains(&code) {
+            Failure::IpNotAllowed
+        } else if rejected.contains(&code) {
+            Failure::Rejected(format!("{code} {msg}"))
+        } else {
+            Failure::Exchange(format!("{code} {msg}"))
+        });
+    }
+    field(v, "data")
+}
+
 /// Reads the exchange's answer (HTTP status and body).
 pub fn parse(ex: Exchange, status: u16, body: &str) -> Result<KeyFacts, Failure> {
-    match ex {
-        Exchange::Binance => {
-            let v = json(body)?;
-            if let Some(code) = v.get("code").and_then(|c| c.as_i64()) {
-                let msg = text(&v, "msg");
-                return Err(match code {
-                    -2015 => Failure::KeyOrIpRejected,
-                    -1022 | -2014 | -2008 => Failure::Rejected(format!("{code} {msg}")),
-                    _ => Failure::Exchange(format!("{code} {msg}")),
-                });
-            }
-            if status != 200 {
-                return Err(Failure::Exchange(format!("HTTP {status}")));
-            }
-            let b = |n: &str| v.get(n).and_then(|x| x.as_bool());
-            let withdraw = b("enableWithdrawals")
-                .ok_or_else(|| Failure::Malformed("no `enableWithdrawals`".into()))?;
-            let ip = b("ipRestrict").ok_or_else(|| Failure::Malformed("no `ipRestrict`".into()))?;
-            let trade_flags = [
-                "enableSpotAndMarginTrading",
-                "enableMargin",
-                "enableFutures",
-                "enableVanillaOptions",
-                "enablePortfolioMarginTrading",
-                "enableFixApiTrade",
-            ];
-            let permissions: Vec<String> = v
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter(|(k, x)| {
-                            k.starts_with("enable")
-                                || k.starts_with("permits")
-                                || k.as_str() == "ipRestrict" && x.is_boolean()
-                        })
-                        .filter(|(_, x)| x.as_bool() == Some(true))
-                        .map(|(k, _)| k.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok(KeyFacts {
-                can_withdraw: Some(withdraw),
-                can_trade: Some(trade_flags.iter().any(|f| b(f) == Some(true))),
-                ip_restricted: Some(ip),
-                ip_allowlist: vec![],
-                expires_at: v
-                    .get("tradingAuthorityExpirationTime")
-                    .and_then(|t| t.as_i64())
-                    .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
-                permissions,
-            })
-        }
-        Exchange::Bybit => {
-            let v = json(body)?;
-            let code = field(&v, "retCode")?.as_i64().unwrap_or(-1);
-            if code != 0 {
-                let msg = text(&v, "retMsg");
-                return Err(match code {
-                    10010 => Failure::IpNotAllowed,
-                    10003 | 10004 | 33004 => Failure::Rejected(format!("{code} {msg}")),
-                    _ => Failure::Exchange(format!("{code} {msg}")),
-                });
-            }
-            let r = field(&v, "result")?;
-            let perms = field(r, "permissions")?;
-            let mut names = Vec::new();
-            if let Some(o) = perms.as_object() {
-                for (group, list) in o {
-                    for p in strs(list) {
-                        names.push(format!("{group}:{p}"));
-                    }
-                }
-            }
-            let wallet = strs(perms.get("Wallet").unwrap_or(&serde_json::Value::Null));
-            let ips = strs(field(r, "ips")?);
-            let restricted = !(ips.is_empty() || ips.iter().any(|i| i == "*"));
-            let trade = ["Spot", "ContractTrade", "Derivatives", "Options"]
-                .iter()
-                .any(|g| !strs(perms.get(*g).unwrap_or(&serde_json::Value::Null)).is_empty());
-            let deadline = r.get("deadlineDay").and_then(|d| d.as_i64()).unwrap_or(-1);
-            let expires_at = if deadline >= 0 {
-                r.get("expiredAt")
-                    .and_then(|e| e.as_str())
-                    .and_then(|e| e.parse::<Timestamp>().ok())
-            } else {
-                None
-            };
-            Ok(KeyFacts {
-                can_withdraw: Some(wallet.iter().any(|w| w == "Withdraw") || any_withdraw(&names)),
-                can_trade: Some(trade && r.get("readOnly").and_then(|x| x.as_i64()) != Some(1)),
-                ip_restricted: Some(restricted),
-                ip_allowlist: if restricted { ips } else { vec![] },
-                expires_at,
-                permissions: names,
-            })
-        }
-        Exchange::Okx => {
-            let v = json(body)?;
-            let code = field(&v, "code")?.as_str().unwrap_or("").to_string();
-            if code != "0" {
-                let msg = text(&v, "msg");
-                return Err(match code.as_str() {
-                    "50110" => Failure::IpNotAllowed,
-                    "50111" | "50113" | "50105" | "50119" => {
-                        Failure::Rejected(format!("{code} {msg}"))
-                    }
-                    _ => Failure::Exchange(format!("{code} {msg}")),
-                });
-            }
-            let d = field(&v, "data")?
-                .get(0)
-                .ok_or_else(|| Failure::Malformed("empty `data`".into()))?;
-            let perm = csv(field(d, "perm")?.as_str().unwrap_or(""));
-            let ips = csv(field(d, "ip")?.as_str().unwrap_or(""));
-            Ok(KeyFacts {
-                can_withdraw: Some(any_withdraw(&perm)),
-                can_trade: Some(perm.iter().any(|p| p == "trade")),
-                ip_restricted: Some(!ips.is_empty()),
-                ip_allowlist: ips,
-                expires_at: None,
-                permissions: perm,
-            })
-        }
-        Exchange::Kucoin => {
-            let v = json(body)?;
-            let code = field(&v, "code")?.as_str().unwrap_or("").to_string();
-            if code != "200000" {
-                let msg = text(&v, "msg");
-                return Err(match code.as_str() {
-                    // KuCoin's error list: 400006 "The requested ip address is not in the api whitelist".
-                    "400006" => Failure::IpNotAllowed,
-                    "400001" | "400003" | "400004" | "400005" => {
-                        Failure::Rejected(format!("{code} {msg}"))
-                    }
-                    _ => Failure::Exchange(format!("{code} {msg}")),
-                });
-            }
-            let d = field(&v, "data")?;
-            let perm = csv(field(d, "permission")?.as_str().unwrap_or(""));
-            let ips = csv(d.get("ipWhitelist").and_then(|i| i.as_str()).unwrap_or(""));
-            Ok(KeyFacts {
-                can_withdraw: Some(perm.iter().any(|p| p == "Transfer") || any_withdraw(&perm)),
-                can_trade: Some(
-                    perm.iter()
-                        .any(|p| matches!(p.as_str(), "Spot" | "Margin" | "Futures")),
-                ),
-                ip_restricted: Some(!ips.is_empty()),
-                ip_allowlist: ips,
-                expires_at: None,
-                permissions: perm,
-            })
-        }
-        Exchange::Kraken => {
-            let v = json(body)?;
-            let errors = strs(field(&v, "error")?);
-            if !errors.is_empty() {
-                let e = errors.join(", ").chars().take(160).collect::<String>();
-                return Err(
-                    if e.contains("Invalid key")
-                        || e.contains("Invalid signature")
-                        || e.contains("Invalid nonce")
-                    {
-                        Failure::Rejected(e)
-                    } else {
-                        Failure::Exchange(e)
-                    },
-                );
-            }
-            let r = field(&v, "result")?;
-            let perms = strs(field(r, "permissions")?);
-            let ips = strs(field(r, "ipAllowlist")?);
-            let valid_until = r
-                .get("validUntil")
-                .and_then(|x| x.as_str())
-                .and_then(|s| s.parse::<i64>().ok())
-                .unwrap_or(0);
-            Ok(KeyFacts {
-                can_withdraw: Some(any_withdraw(&perms)),
-                can_trade: Some(perms.iter().any(|p| p == "modify-trades")),
-                ip_restricted: Some(!ips.is_empty()),
-                ip_allowlist: ips,
-                expires_at: (valid_until > 0)
-                    .then(|| Timestamp::from_second(valid_until).ok())
-                    .flatten(),
-                permissions: perms,
-            })
-        }
-        Exchange::Bitget => {
-            let v = json(body)?;
-            let code = field(&v, "code")?.as_str().unwrap_or("").to_string();
-            if code != "00000" {
-                let msg = text(&v, "msg");
-                return Err(match code.as_str() {
-                    "40038" | "40018" => Failure::IpNotAllowed,
-                    "40006" | "40009" | "40012" | "40037" => {
-                        Failure::Rejected(format!("{code} {msg}"))
-                    }
-                    _ => Failure::Exchange(format!("{code} {msg}")),
-                });
-            }
-            let d = field(&v, "data")?;
-            let auth = strs(field(d, "authorities")?);
-            let ips = csv(d.get("ips").and_then(|i| i.as_str()).unwrap_or(""));
-            Ok(KeyFacts {
-                can_withdraw: Some(auth.iter().any(|a| a == "wwow") || any_withdraw(&auth)),
-                can_trade: Some(
-                    auth.iter()
-                        .any(|a| matches!(a.as_str(), "stow" | "smow" | "coow" | "cpow" | "trade")),
-                ),
-                ip_restricted: Some(!ips.is_empty()),
-                ip_allowlist: ips,
-                expires_at: None,
-                permissions: auth,
-            })
-        }
-        Exchange::Gate => {
-            let v = json(body)?;
-            if let Some(label) = v.get("label").and_then(|l| l.as_str()) {
-                let msg = text(&v, "message");
-                return Err(match label {
-                    "IP_FORBIDDEN" => Failure::IpNotAllowed,
-                    "INVALID_KEY"
-                    | "INVALID_SIGNATURE"
-                    | "MISSING_REQUIRED_HEADER"
-                    | "REQUEST_EXPIRED" => Failure::Rejected(format!("{label} {msg}")),
-                    _ => Failure::Exchange(format!("{label} {msg}")),
-                });
-            }
-            if status != 200 {
-                return Err(Failure::Exchange(format!("HTTP {status}")));
-            }
-            let ips = strs(field(&v, "ip_whitelist")?);
-            Ok(KeyFacts {
-                // /account/detail lists no permissions: Gate's withdraw right is unknowable here.
-                can_withdraw: None,
-                can_trade: None,
-                ip_restricted: Some(!ips.is_empty()),
-                ip_allowlist: ips,
-                expires_at: None,
-                permissions: vec![],
-            })
-        }
-        Exchange::Bitfinex => {
-            let v = json(body)?;
-            let arr = v
-                .as_array()
-                .ok_or_else(|| Failure::Malformed("not an array".into()))?;
-            if arr.first().and_then(|x| x.as_str()) == Some("error") {
-                let msg = short(&v);
-                return Err(
-                    if msg.contains("apikey") || msg.contains("nonce") || msg.contains("signature")
-                    {
-                        Failure::Rejected(msg)
-                    } else {
-                        Failure::Exchange(msg)
-                    },
-                );
-            }
-            let mut perms = Vec::new();
-            let mut withdraw = false;
-            let mut trade = false;
-            for e in arr {
-                let (Some(scope), Some(w)) = (
-                    e.get(0).and_then(|s| s.as_str()),
-                    e.get(2).and_then(|w| w.as_i64()),
-                ) else {
-                    return Err(Failure::Malformed(
-                        "an entry is not [SCOPE, READ, WRITE]".into(),
-                    ));
-                };
-                let r = e.get(1).and_then(|r| r.as_i64()).unwrap_or(0);
-                if r == 1 {
-                    perms.push(format!("{scope}:read"));
-                }
-                if w == 1 {
-                    perms.push(format!("{scope}:write"));
-                    if scope.contains("withdraw") {
-                        withdraw = true;
-                    }
-                    if scope == "orders" {
-                        trade = true;
-                    }
-                }
-            }
-            Ok(KeyFacts {
-                can_withdraw: Some(withdraw),
-                can_trade: Some(trade),
-                ip_restricted: None,
-                ip_allowlist: vec![],
-                expires_at: None,
-                permissions: perms,
-            })
-        }
-        Exchange::Coinbase => {
-            if status == 401 || status == 403 {
-                return Err(Failure::Rejected(format!("HTTP {status}")));
-            }
-            if status != 200 {
-                return Err(Failure::Exchange(format!("HTTP {status}")));
-            }
-            let v = json(body)?;
-            let b = |n: &str| v.get(n).and_then(|x| x.as_bool());
-            let transfer =
-                b("can_transfer").ok_or_else(|| Failure::Malformed("no `can_transfer`".into()))?;
-            Ok(KeyFacts {
-                can_withdraw: Some(transfer),
-                can_trade: b("can_trade"),
-                ip_restricted: None,
-                ip_allowlist: vec![],
-                expires_at: None,
-                permissions: ["can_view", "can_trade", "can_transfer"]
-                    .iter()
-                    .filter(|n| b(n) == Some(true))
-                    .map(|s| s.to_string())
-                    .collect(),
-            })
-        }
-    }
+    (ex.spec().parse)(status, body)
+}
+
+/// What the exchange modules use to sign and parse.
+pub(crate) mod prelude {
+    pub(crate) use super::{
+        any_withdraw, coded, coinbase_jwt, csv, field, h, hmac_sha256, hmac_sha384, hmac_sha512,
+        json, need_pass, short, strs, text, Creds, Failure, KeyFacts, Request, B64,
+    };
+    pub(crate) use base64::Engine as _;
+    pub(crate) use jiff::Timestamp;
+    pub(crate) use sha2::{Digest, Sha256, Sha512};
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
 
     fn test_creds() -> Creds<'static> {
         Creds {
