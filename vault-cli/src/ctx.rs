@@ -4,10 +4,11 @@
 //! one), the identity file (if given), the passphrase (file, or a prompt on a terminal).
 //! Never silent: `-v` says which method worked, and every method that failed says why.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
-use vault_core::{Error, OpenOptions, Unlock, Vault, VaultFile};
+use vault_core::{Error, KeyringStore, OpenOptions, Unlock, Vault, VaultFile};
+use zeroize::Zeroizing;
 
 use crate::cli::{Global, UnlockMethod};
 use crate::error::{code, CliError, CliResult};
@@ -67,8 +68,14 @@ impl Ctx {
         Ok(VaultFile::read(&self.vault_path, self.opts())?)
     }
 
-    /// Opens and unlocks the vault by the ladder.
+    /// Opens and unlocks the vault by the ladder, with the real session keyring, OS keyring,
+    /// files and terminal.
     pub fn open(&self) -> CliResult<Vault> {
+        self.open_with(&Real)
+    }
+
+    /// The ladder itself, with its sources given (tests check the order with fakes).
+    pub(crate) fn open_with(&self, src: &dyn Sources) -> CliResult<Vault> {
         let file = self.read_file()?;
         let vault_id = hex::encode(file.header().vault_id);
         let keyring_store = file.keyring_store();
@@ -76,39 +83,36 @@ impl Ctx {
         let auto = method == UnlockMethod::Auto;
         let mut tried: Vec<String> = Vec::new();
 
-        // Every attempt uses the one checked file: no method re-reads or re-hashes it.
-        let attempt = |how: Unlock<'_>,
-                       name: &str,
-                       tried: &mut Vec<String>|
-         -> CliResult<Option<Vault>> {
-            match file.unlock(how) {
-                Ok(v) => {
-                    if self.g.verbose {
-                        output::note(&format!("unlocked with the {name}"));
-                    }
-                    for w in v.warnings() {
-                        output::warn(w);
-                    }
-                    Ok(Some(v))
-                }
-                Err(e) if matches!(e.kind(), vault_core::ErrorKind::Unlock) => {
-                    tried.push(format!("{name}: {e}"));
-                    if !auto {
-                        return Err(e.into());
-                    }
-                    output::warn(&format!("{name} did not unlock the vault: {e}"));
-                    Ok(None)
-                }
-                Err(e @ Error::KdfParams(_)) => Err(CliError::new(
-                    code::INTEGRITY,
-                    format!("{e}: the passphrase slot asks for more work than any vault writes, so the file was probably tampered with; restore it from a backup"),
-                )),
-                Err(e) => Err(e.into()),
+        // What every successful method does: say which one it was, pass on the warnings.
+        let adopt = |v: Vault, name: &str| -> Vault {
+            if self.g.verbose {
+                output::note(&format!("unlocked with the {name}"));
             }
+            for w in v.warnings() {
+                output::warn(w);
+            }
+            v
         };
+        // Every attempt uses the one checked file: no method re-reads or re-hashes it.
+        let attempt =
+            |how: Unlock<'_>, name: &str, tried: &mut Vec<String>| -> CliResult<Option<Vault>> {
+                match file.unlock(how) {
+                    Ok(v) => Ok(Some(adopt(v, name))),
+                    Err(e) if matches!(e.kind(), vault_core::ErrorKind::Unlock) => {
+                        tried.push(format!("{name}: {e}"));
+                        if !auto {
+                            return Err(e.into());
+                        }
+                        output::warn(&format!("{name} did not unlock the vault: {e}"));
+                        Ok(None)
+                    }
+                    Err(e @ Error::KdfParams(_)) => Err(kdf_tampered(e)),
+                    Err(e) => Err(e.into()),
+                }
+            };
 
         if auto || method == UnlockMethod::Session {
-            match session::load(&vault_id) {
+            match src.session(&vault_id) {
                 Ok(Some(id)) => {
                     if let Some(v) = attempt(Unlock::Identity(&id), "session cache", &mut tried)? {
                         return Ok(v);
@@ -120,13 +124,12 @@ impl Ctx {
                 Err(why) => tried.push(format!("session cache: {why}")),
             }
             if method == UnlockMethod::Session {
-                return Err(nothing_worked(&tried));
+                return Err(nothing_worked(&tried, src.has_tty()));
             }
         }
         if auto || method == UnlockMethod::Keyring {
-            let store = keyring_store;
-            match store {
-                Some(store) => match keyring::load(store, &vault_id) {
+            match keyring_store {
+                Some(store) => match src.keyring(store, &vault_id) {
                     Ok(key) => {
                         if let Some(v) = attempt(Unlock::KeyringKey(&key), "keyring", &mut tried)? {
                             return Ok(v);
@@ -142,13 +145,13 @@ impl Ctx {
                 None => tried.push("keyring: not enabled for this vault".into()),
             }
             if method == UnlockMethod::Keyring {
-                return Err(nothing_worked(&tried));
+                return Err(nothing_worked(&tried, src.has_tty()));
             }
         }
         if auto || method == UnlockMethod::Identity {
             match &self.g.identity {
                 Some(path) => {
-                    let id = read_identity(path)?;
+                    let id = src.identity_file(path)?;
                     if let Some(v) = attempt(Unlock::Identity(&id), "identity file", &mut tried)? {
                         return Ok(v);
                     }
@@ -157,30 +160,22 @@ impl Ctx {
                     .push("identity file: none given (--identity or VAULT_IDENTITY_FILE)".into()),
             }
             if method == UnlockMethod::Identity {
-                return Err(nothing_worked(&tried));
+                return Err(nothing_worked(&tried, src.has_tty()));
             }
         }
         // Passphrase: file, else prompt on a terminal (three tries, as sudo gives).
         match &self.g.passphrase_file {
             Some(p) => {
-                let pass = input::read_passphrase_file(p)?;
+                let pass = src.passphrase_file(p)?;
                 if let Some(v) = attempt(Unlock::Passphrase(&pass), "passphrase", &mut tried)? {
                     return Ok(v);
                 }
             }
-            None if input::has_tty() => {
+            None if src.has_tty() => {
                 for n in 1..=PROMPT_TRIES {
-                    let pass = input::prompt("Vault passphrase")?;
+                    let pass = src.prompt()?;
                     match file.unlock(Unlock::Passphrase(&pass)) {
-                        Ok(v) => {
-                            if self.g.verbose {
-                                output::note("unlocked with the passphrase");
-                            }
-                            for w in v.warnings() {
-                                output::warn(w);
-                            }
-                            return Ok(v);
-                        }
+                        Ok(v) => return Ok(adopt(v, "passphrase")),
                         Err(Error::WrongPassphraseOrTamperedSlot) if n < PROMPT_TRIES => {
                             output::warn("wrong passphrase (or a modified slot); try again");
                         }
@@ -190,12 +185,7 @@ impl Ctx {
                                 format!("{e}: {PROMPT_TRIES} tries failed; nothing was changed"),
                             ))
                         }
-                        Err(e @ Error::KdfParams(_)) => {
-                            return Err(CliError::new(
-                                code::INTEGRITY,
-                                format!("{e}: the passphrase slot asks for more work than any vault writes, so the file was probably tampered with; restore it from a backup"),
-                            ))
-                        }
+                        Err(e @ Error::KdfParams(_)) => return Err(kdf_tampered(e)),
                         Err(e @ Error::NotEnoughMemory { .. }) => {
                             return Err(not_enough_memory(e, &tried))
                         }
@@ -205,8 +195,57 @@ impl Ctx {
             }
             None => tried.push("passphrase: no terminal to prompt on, and no --passphrase-file / VAULT_PASSPHRASE_FILE".into()),
         }
-        Err(nothing_worked(&tried))
+        Err(nothing_worked(&tried, src.has_tty()))
     }
+}
+
+/// Where each unlock method gets its material. [`Real`] reads the kernel session keyring, the
+/// OS keyring, the files and the terminal; tests put fakes here to check the ladder's order.
+pub(crate) trait Sources {
+    /// The session cache of `vault unlock`.
+    fn session(&self, vault_id: &str) -> Result<Option<SecretString>, String>;
+    /// The keyring slot's wrapping key.
+    fn keyring(&self, store: KeyringStore, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String>;
+    /// An identity file.
+    fn identity_file(&self, path: &Path) -> CliResult<SecretString>;
+    /// A passphrase file.
+    fn passphrase_file(&self, path: &Path) -> CliResult<SecretString>;
+    /// Is there a terminal to prompt on?
+    fn has_tty(&self) -> bool;
+    /// One passphrase prompt.
+    fn prompt(&self) -> CliResult<SecretString>;
+}
+
+/// The real sources.
+pub(crate) struct Real;
+
+impl Sources for Real {
+    fn session(&self, vault_id: &str) -> Result<Option<SecretString>, String> {
+        session::load(vault_id)
+    }
+    fn keyring(&self, store: KeyringStore, vault_id: &str) -> Result<Zeroizing<[u8; 32]>, String> {
+        keyring::load(store, vault_id)
+    }
+    fn identity_file(&self, path: &Path) -> CliResult<SecretString> {
+        read_identity(path)
+    }
+    fn passphrase_file(&self, path: &Path) -> CliResult<SecretString> {
+        input::read_passphrase_file(path)
+    }
+    fn has_tty(&self) -> bool {
+        input::has_tty()
+    }
+    fn prompt(&self) -> CliResult<SecretString> {
+        input::prompt("Vault passphrase")
+    }
+}
+
+/// KDF parameters beyond what any vault writes: the slot was tampered with (exit 4).
+fn kdf_tampered(e: Error) -> CliError {
+    CliError::new(
+        code::INTEGRITY,
+        format!("{e}: the passphrase slot asks for more work than any vault writes, so the file was probably tampered with; restore it from a backup"),
+    )
 }
 
 /// How many times a terminal user may type the passphrase.
@@ -234,7 +273,7 @@ fn not_enough_memory(e: Error, tried: &[String]) -> CliError {
     )
 }
 
-fn nothing_worked(tried: &[String]) -> CliError {
+fn nothing_worked(tried: &[String], on_tty: bool) -> CliError {
     if tried
         .iter()
         .any(|t| t.starts_with("passphrase: the passphrase slot needs"))
@@ -247,7 +286,6 @@ fn nothing_worked(tried: &[String]) -> CliError {
             ),
         );
     }
-    let on_tty = input::has_tty();
     CliError::new(
         code::UNLOCK,
         format!(
@@ -275,4 +313,198 @@ pub fn read_identity(path: &std::path::Path) -> CliResult<SecretString> {
         })?,
     );
     Ok(vault_core::parse_identity_file(&bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The unlock ladder's order, with fake sources around a real vault file.
+
+    use std::cell::RefCell;
+
+    use super::*;
+    use vault_core::kdf::KdfParams;
+
+    const PASS: &str = "correct horse battery staple orbit";
+
+    /// Records which source was asked, and answers as configured.
+    #[derive(Default)]
+    struct Fake {
+        asked: RefCell<Vec<&'static str>>,
+        session: Option<SecretString>,
+        keyring: Option<Zeroizing<[u8; 32]>>,
+        identity: Option<SecretString>,
+        tty: bool,
+        prompts: RefCell<Vec<&'static str>>,
+    }
+
+    impl Sources for Fake {
+        fn session(&self, _: &str) -> Result<Option<SecretString>, String> {
+            self.asked.borrow_mut().push("session");
+            Ok(self.session.clone())
+        }
+        fn keyring(&self, _: KeyringStore, _: &str) -> Result<Zeroizing<[u8; 32]>, String> {
+            self.asked.borrow_mut().push("keyring");
+            self.keyring.clone().ok_or_else(|| "no entry".to_string())
+        }
+        fn identity_file(&self, _: &Path) -> CliResult<SecretString> {
+            self.asked.borrow_mut().push("identity");
+            self.identity
+                .clone()
+                .ok_or_else(|| CliError::other("no such file"))
+        }
+        fn passphrase_file(&self, _: &Path) -> CliResult<SecretString> {
+            self.asked.borrow_mut().push("passphrase file");
+            Ok(SecretString::from(PASS.to_string()))
+        }
+        fn has_tty(&self) -> bool {
+            self.tty
+        }
+        fn prompt(&self) -> CliResult<SecretString> {
+            self.asked.borrow_mut().push("prompt");
+            let next = self.prompts.borrow_mut().remove(0);
+            Ok(SecretString::from(next.to_string()))
+        }
+    }
+
+    /// A vault in its own directory (removed on drop), and another vault's identity.
+    struct Place {
+        dir: PathBuf,
+        vault: PathBuf,
+        identity: SecretString,
+        stranger: SecretString,
+    }
+
+    impl Drop for Place {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn place(name: &str, keyring: Option<&Zeroizing<[u8; 32]>>) -> Place {
+        let dir = std::env::temp_dir().join(format!("vault-ctx-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let params = KdfParams {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            lanes: 1,
+        };
+        let pass = SecretString::from(PASS.to_string());
+        let opts = OpenOptions::new(dir.join("state"));
+        let vault = dir.join("v").join("vault.age");
+        let mut v = Vault::create(&vault, &pass, params, opts.clone()).expect("create");
+        if let Some(k) = keyring {
+            v.set_keyring_slot(KeyringStore::Keyutils, k).expect("slot");
+        }
+        let other =
+            Vault::create(&dir.join("w").join("vault.age"), &pass, params, opts).expect("create");
+        Place {
+            identity: v.identity_secret().clone(),
+            stranger: other.identity_secret().clone(),
+            vault,
+            dir,
+        }
+    }
+
+    fn ctx(p: &Place, unlock: UnlockMethod, identity: bool, pass_file: bool) -> Ctx {
+        Ctx {
+            g: Global {
+                vault: Some(p.vault.clone()),
+                passphrase_file: pass_file.then(|| p.dir.join("pass")),
+                identity: identity.then(|| p.dir.join("id")),
+                unlock,
+                accept_rollback: false,
+                verbose: false,
+            },
+            vault_path: p.vault.clone(),
+            state_dir: p.dir.join("state"),
+        }
+    }
+
+    #[test]
+    fn auto_tries_session_then_keyring_then_identity_then_passphrase_and_stops_at_the_first_that_works(
+    ) {
+        let key = Zeroizing::new([7u8; 32]);
+        let p = place("order", Some(&key));
+        // A session cache holding another vault's identity, a keyring without the entry, and
+        // the right identity file: the identity unlocks; the passphrase is never read.
+        let f = Fake {
+            session: Some(p.stranger.clone()),
+            identity: Some(p.identity.clone()),
+            ..Fake::default()
+        };
+        let v = ctx(&p, UnlockMethod::Auto, true, true)
+            .open_with(&f)
+            .expect("unlock");
+        assert_eq!(v.unlocked_by(), vault_core::UnlockedBy::Identity);
+        assert_eq!(*f.asked.borrow(), ["session", "keyring", "identity"]);
+        // The keyring entry present: it wins, and the identity file is not read.
+        let f = Fake {
+            keyring: Some(key.clone()),
+            identity: Some(p.identity.clone()),
+            ..Fake::default()
+        };
+        let v = ctx(&p, UnlockMethod::Auto, true, true)
+            .open_with(&f)
+            .expect("unlock");
+        assert_eq!(v.unlocked_by(), vault_core::UnlockedBy::Keyring);
+        assert_eq!(*f.asked.borrow(), ["session", "keyring"]);
+        // Nothing else works: the passphrase file last.
+        let f = Fake::default();
+        let v = ctx(&p, UnlockMethod::Auto, false, true)
+            .open_with(&f)
+            .expect("unlock");
+        assert_eq!(v.unlocked_by(), vault_core::UnlockedBy::Passphrase);
+        assert_eq!(*f.asked.borrow(), ["session", "keyring", "passphrase file"]);
+    }
+
+    #[test]
+    fn a_named_method_is_the_only_one_asked() {
+        let p = place("named", None);
+        let f = Fake {
+            session: Some(p.identity.clone()),
+            identity: Some(p.identity.clone()),
+            ..Fake::default()
+        };
+        let v = ctx(&p, UnlockMethod::Passphrase, true, true)
+            .open_with(&f)
+            .expect("unlock");
+        assert_eq!(v.unlocked_by(), vault_core::UnlockedBy::Passphrase);
+        assert_eq!(*f.asked.borrow(), ["passphrase file"]);
+        // --unlock identity without an identity: exit 3, nothing else asked.
+        let f = Fake {
+            session: Some(p.identity.clone()),
+            ..Fake::default()
+        };
+        let e = ctx(&p, UnlockMethod::Identity, false, true)
+            .open_with(&f)
+            .expect_err("no identity");
+        assert_eq!(e.code, code::UNLOCK);
+        assert!(f.asked.borrow().is_empty(), "{:?}", f.asked.borrow());
+    }
+
+    #[test]
+    fn a_terminal_gets_three_tries_then_exit_3() {
+        let p = place("tty", None);
+        let f = Fake {
+            tty: true,
+            prompts: RefCell::new(vec!["wrong one", "wrong two", PASS]),
+            ..Fake::default()
+        };
+        let v = ctx(&p, UnlockMethod::Passphrase, false, false)
+            .open_with(&f)
+            .expect("third try");
+        assert_eq!(v.unlocked_by(), vault_core::UnlockedBy::Passphrase);
+        assert_eq!(f.asked.borrow().len(), 3);
+        let f = Fake {
+            tty: true,
+            prompts: RefCell::new(vec!["wrong one", "wrong two", "wrong three"]),
+            ..Fake::default()
+        };
+        let e = ctx(&p, UnlockMethod::Passphrase, false, false)
+            .open_with(&f)
+            .expect_err("three wrong");
+        assert_eq!(e.code, code::UNLOCK);
+        assert!(e.message.contains("3 tries"), "{}", e.message);
+        assert_eq!(f.asked.borrow().len(), 3);
+    }
 }
