@@ -37,6 +37,21 @@ pub struct Request {
     pub body: String,
 }
 
+impl Request {
+    /// A request with no body to an exchange's introspection endpoint, exactly as given.
+    pub(crate) fn bodiless(
+        (method, path): (&'static str, &'static str),
+        headers: Vec<(String, String)>,
+    ) -> Request {
+        Request {
+            method,
+            path_and_query: path.to_string(),
+            headers,
+            body: String::new(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Request")

@@ -28,17 +28,14 @@ pub(super) const SPEC: Spec = Spec {
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
     let (method, path) = SPEC.endpoint;
     let secret = c.secret.as_bytes();
-    let req = {
-        let query = format!("timestamp={now_ms}&recvWindow=10000");
-        let sig = hex::encode(hmac_sha256(secret, query.as_bytes()));
-        Request {
-            method,
-            path_and_query: format!("{path}?{query}&signature={sig}"),
-            headers: vec![h("X-MBX-APIKEY", c.key.to_string())],
-            body: String::new(),
-        }
-    };
-    Ok(req)
+    let query = format!("timestamp={now_ms}&recvWindow=10000");
+    let sig = hex::encode(hmac_sha256(secret, query.as_bytes()));
+    Ok(Request {
+        method,
+        path_and_query: format!("{path}?{query}&signature={sig}"),
+        headers: vec![h("X-MBX-APIKEY", c.key.to_string())],
+        body: String::new(),
+    })
 }
 
 fn parse(status: u16, body: &str) -> Result<KeyFacts, Failure> {

@@ -21,25 +21,22 @@ pub(super) const SPEC: Spec = Spec {
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
     let (method, path) = SPEC.endpoint;
     let secret = c.secret.as_bytes();
-    let req = {
-        let body = "{}".to_string();
-        let payload = format!("/api{path}{now_ms}{body}");
-        Request {
-            method,
-            path_and_query: path.to_string(),
-            headers: vec![
-                h("bfx-nonce", now_ms.to_string()),
-                h("bfx-apikey", c.key.to_string()),
-                h(
-                    "bfx-signature",
-                    hex::encode(hmac_sha384(secret, payload.as_bytes())),
-                ),
-                h("Content-Type", "application/json".to_string()),
-            ],
-            body,
-        }
-    };
-    Ok(req)
+    let body = "{}".to_string();
+    let payload = format!("/api{path}{now_ms}{body}");
+    Ok(Request {
+        method,
+        path_and_query: path.to_string(),
+        headers: vec![
+            h("bfx-nonce", now_ms.to_string()),
+            h("bfx-apikey", c.key.to_string()),
+            h(
+                "bfx-signature",
+                hex::encode(hmac_sha384(secret, payload.as_bytes())),
+            ),
+            h("Content-Type", "application/json".to_string()),
+        ],
+        body,
+    })
 }
 
 fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {

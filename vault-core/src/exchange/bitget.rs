@@ -21,25 +21,20 @@ pub(super) const SPEC: Spec = Spec {
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
     let (method, path) = SPEC.endpoint;
     let secret = c.secret.as_bytes();
-    let req = {
-        let pre = format!("{now_ms}{method}{path}");
-        Request {
-            method,
-            path_and_query: path.to_string(),
-            headers: vec![
-                h("ACCESS-KEY", c.key.to_string()),
-                h(
-                    "ACCESS-SIGN",
-                    B64.encode(hmac_sha256(secret, pre.as_bytes())),
-                ),
-                h("ACCESS-TIMESTAMP", now_ms.to_string()),
-                h("ACCESS-PASSPHRASE", need_pass(SPEC.id, c)?.to_string()),
-                h("locale", "en-US".to_string()),
-            ],
-            body: String::new(),
-        }
-    };
-    Ok(req)
+    let pre = format!("{now_ms}{method}{path}");
+    Ok(Request::bodiless(
+        SPEC.endpoint,
+        vec![
+            h("ACCESS-KEY", c.key.to_string()),
+            h(
+                "ACCESS-SIGN",
+                B64.encode(hmac_sha256(secret, pre.as_bytes())),
+            ),
+            h("ACCESS-TIMESTAMP", now_ms.to_string()),
+            h("ACCESS-PASSPHRASE", need_pass(SPEC.id, c)?.to_string()),
+            h("locale", "en-US".to_string()),
+        ],
+    ))
 }
 
 fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {

@@ -32,27 +32,21 @@ pub(super) const SPEC: Spec = Spec {
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
-    let (method, path) = SPEC.endpoint;
     let secret = c.secret.as_bytes();
-    let req = {
-        let recv = "5000";
-        let s = format!("{now_ms}{}{recv}", c.key);
-        Request {
-            method,
-            path_and_query: path.to_string(),
-            headers: vec![
-                h("X-BAPI-API-KEY", c.key.to_string()),
-                h("X-BAPI-TIMESTAMP", now_ms.to_string()),
-                h("X-BAPI-RECV-WINDOW", recv.to_string()),
-                h(
-                    "X-BAPI-SIGN",
-                    hex::encode(hmac_sha256(secret, s.as_bytes())),
-                ),
-            ],
-            body: String::new(),
-        }
-    };
-    Ok(req)
+    let recv = "5000";
+    let s = format!("{now_ms}{}{recv}", c.key);
+    Ok(Request::bodiless(
+        SPEC.endpoint,
+        vec![
+            h("X-BAPI-API-KEY", c.key.to_string()),
+            h("X-BAPI-TIMESTAMP", now_ms.to_string()),
+            h("X-BAPI-RECV-WINDOW", recv.to_string()),
+            h(
+                "X-BAPI-SIGN",
+                hex::encode(hmac_sha256(secret, s.as_bytes())),
+            ),
+        ],
+    ))
 }
 
 fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {

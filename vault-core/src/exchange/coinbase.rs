@@ -19,19 +19,13 @@ pub(super) const SPEC: Spec = Spec {
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
-    let (method, path) = SPEC.endpoint;
-    let req = {
-        let mut nonce = [0u8; 16];
-        crate::secret::fill_random(&mut nonce).map_err(|e| e.to_string())?;
-        let jwt = coinbase_jwt(c.key, c.secret, now_ms / 1000, &hex::encode(nonce))?;
-        Request {
-            method,
-            path_and_query: path.to_string(),
-            headers: vec![h("Authorization", format!("Bearer {jwt}"))],
-            body: String::new(),
-        }
-    };
-    Ok(req)
+    let mut nonce = [0u8; 16];
+    crate::secret::fill_random(&mut nonce).map_err(|e| e.to_string())?;
+    let jwt = coinbase_jwt(c.key, c.secret, now_ms / 1000, &hex::encode(nonce))?;
+    Ok(Request::bodiless(
+        SPEC.endpoint,
+        vec![h("Authorization", format!("Bearer {jwt}"))],
+    ))
 }
 
 fn parse(status: u16, body: &str) -> Result<KeyFacts, Failure> {

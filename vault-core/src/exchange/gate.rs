@@ -25,23 +25,18 @@ pub(super) const SPEC: Spec = Spec {
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
     let (method, path) = SPEC.endpoint;
     let secret = c.secret.as_bytes();
-    let req = {
-        let ts = now_ms / 1000;
-        let body_hash = hex::encode(Sha512::digest(b""));
-        let s = format!("{method}\n{path}\n\n{body_hash}\n{ts}");
-        Request {
-            method,
-            path_and_query: path.to_string(),
-            headers: vec![
-                h("KEY", c.key.to_string()),
-                h("Timestamp", ts.to_string()),
-                h("SIGN", hex::encode(hmac_sha512(secret, s.as_bytes()))),
-                h("Content-Type", "application/json".to_string()),
-            ],
-            body: String::new(),
-        }
-    };
-    Ok(req)
+    let ts = now_ms / 1000;
+    let body_hash = hex::encode(Sha512::digest(b""));
+    let s = format!("{method}\n{path}\n\n{body_hash}\n{ts}");
+    Ok(Request::bodiless(
+        SPEC.endpoint,
+        vec![
+            h("KEY", c.key.to_string()),
+            h("Timestamp", ts.to_string()),
+            h("SIGN", hex::encode(hmac_sha512(secret, s.as_bytes()))),
+            h("Content-Type", "application/json".to_string()),
+        ],
+    ))
 }
 
 fn parse(status: u16, body: &str) -> Result<KeyFacts, Failure> {

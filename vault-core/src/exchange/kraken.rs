@@ -20,30 +20,27 @@ pub(super) const SPEC: Spec = Spec {
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
     let (method, path) = SPEC.endpoint;
-    let req = {
-        let body = format!("nonce={now_ms}");
-        let key = B64
-            .decode(c.secret.trim())
-            .map_err(|_| "the stored Kraken secret is not base64; check it".to_string())?;
-        let mut inner = Sha256::new();
-        inner.update(format!("{now_ms}{body}").as_bytes());
-        let mut msg = path.as_bytes().to_vec();
-        msg.extend_from_slice(&inner.finalize());
-        Request {
-            method,
-            path_and_query: path.to_string(),
-            headers: vec![
-                h("API-Key", c.key.to_string()),
-                h("API-Sign", B64.encode(hmac_sha512(&key, &msg))),
-                h(
-                    "Content-Type",
-                    "application/x-www-form-urlencoded".to_string(),
-                ),
-            ],
-            body,
-        }
-    };
-    Ok(req)
+    let body = format!("nonce={now_ms}");
+    let key = B64
+        .decode(c.secret.trim())
+        .map_err(|_| "the stored Kraken secret is not base64; check it".to_string())?;
+    let mut inner = Sha256::new();
+    inner.update(format!("{now_ms}{body}").as_bytes());
+    let mut msg = path.as_bytes().to_vec();
+    msg.extend_from_slice(&inner.finalize());
+    Ok(Request {
+        method,
+        path_and_query: path.to_string(),
+        headers: vec![
+            h("API-Key", c.key.to_string()),
+            h("API-Sign", B64.encode(hmac_sha512(&key, &msg))),
+            h(
+                "Content-Type",
+                "application/x-www-form-urlencoded".to_string(),
+            ),
+        ],
+        body,
+    })
 }
 
 fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {

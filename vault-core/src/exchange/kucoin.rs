@@ -21,29 +21,24 @@ pub(super) const SPEC: Spec = Spec {
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
     let (method, path) = SPEC.endpoint;
     let secret = c.secret.as_bytes();
-    let req = {
-        let pre = format!("{now_ms}{method}{path}");
-        Request {
-            method,
-            path_and_query: path.to_string(),
-            headers: vec![
-                h("KC-API-KEY", c.key.to_string()),
-                h(
-                    "KC-API-SIGN",
-                    B64.encode(hmac_sha256(secret, pre.as_bytes())),
-                ),
-                h("KC-API-TIMESTAMP", now_ms.to_string()),
-                h(
-                    "KC-API-PASSPHRASE",
-                    B64.encode(hmac_sha256(secret, need_pass(SPEC.id, c)?.as_bytes())),
-                ),
-                h("KC-API-KEY-VERSION", "3".to_string()),
-                h("Content-Type", "application/json".to_string()),
-            ],
-            body: String::new(),
-        }
-    };
-    Ok(req)
+    let pre = format!("{now_ms}{method}{path}");
+    Ok(Request::bodiless(
+        SPEC.endpoint,
+        vec![
+            h("KC-API-KEY", c.key.to_string()),
+            h(
+                "KC-API-SIGN",
+                B64.encode(hmac_sha256(secret, pre.as_bytes())),
+            ),
+            h("KC-API-TIMESTAMP", now_ms.to_string()),
+            h(
+                "KC-API-PASSPHRASE",
+                B64.encode(hmac_sha256(secret, need_pass(SPEC.id, c)?.as_bytes())),
+            ),
+            h("KC-API-KEY-VERSION", "3".to_string()),
+            h("Content-Type", "application/json".to_string()),
+        ],
+    ))
 }
 
 fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {

@@ -28,28 +28,23 @@ pub(super) const SPEC: Spec = Spec {
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
     let (method, path) = SPEC.endpoint;
     let secret = c.secret.as_bytes();
-    let req = {
-        let ts = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
-            .map_err(|_| "bad clock".to_string())?
-            .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string();
-        let pre = format!("{ts}{method}{path}");
-        Request {
-            method,
-            path_and_query: path.to_string(),
-            headers: vec![
-                h("OK-ACCESS-KEY", c.key.to_string()),
-                h(
-                    "OK-ACCESS-SIGN",
-                    B64.encode(hmac_sha256(secret, pre.as_bytes())),
-                ),
-                h("OK-ACCESS-TIMESTAMP", ts),
-                h("OK-ACCESS-PASSPHRASE", need_pass(SPEC.id, c)?.to_string()),
-            ],
-            body: String::new(),
-        }
-    };
-    Ok(req)
+    let ts = Timestamp::from_millisecond(i64::try_from(now_ms).unwrap_or(0))
+        .map_err(|_| "bad clock".to_string())?
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    let pre = format!("{ts}{method}{path}");
+    Ok(Request::bodiless(
+        SPEC.endpoint,
+        vec![
+            h("OK-ACCESS-KEY", c.key.to_string()),
+            h(
+                "OK-ACCESS-SIGN",
+                B64.encode(hmac_sha256(secret, pre.as_bytes())),
+            ),
+            h("OK-ACCESS-TIMESTAMP", ts),
+            h("OK-ACCESS-PASSPHRASE", need_pass(SPEC.id, c)?.to_string()),
+        ],
+    ))
 }
 
 fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
