@@ -257,6 +257,15 @@ impl Cli {
         );
         assert_eq!(code, 0, "add {bot}: {err}");
     }
+
+    /// Sets an extra secret from stdin; panics on failure.
+    pub fn set_secret(&self, bot: &str, env_name: &str, value: &str) {
+        let (code, _, err) = self.run(
+            &["secret", "set", bot, env_name, "--from-stdin"],
+            &format!("{value}\n"),
+        );
+        assert_eq!(code, 0, "secret set {bot} {env_name}: {err}");
+    }
 }
 
 impl Default for Cli {

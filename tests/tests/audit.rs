@@ -80,14 +80,7 @@ fn each_audit_rule_reports_with_its_severity() {
         "OLDKEY0000000000000001\n12345678901234\n",
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        c.run(
-            &["secret", "set", "old", "SHORT_TOKEN", "--from-stdin"],
-            "abc123\n"
-        )
-        .0,
-        0
-    );
+    c.set_secret("old", "SHORT_TOKEN", "abc123");
     let (code, j, _) = audit_json(&c, &[]);
     assert_eq!(code, 0, "warnings alone pass without --strict: {j}");
     assert!(has(&j, "withdrawals-unknown", "warning"), "{j}");
@@ -280,19 +273,10 @@ fn scan_finds_secrets_in_utf16_and_binary_files_in_git() {
 fn scan_finds_an_extra_secret() {
     let c = Cli::new();
     c.add("alpha", KEY, SECRET);
-    assert_eq!(
-        c.run(
-            &[
-                "secret",
-                "set",
-                "alpha",
-                "FREQTRADE__TELEGRAM__TOKEN",
-                "--from-stdin"
-            ],
-            "123456:TELEGRAMTOKENabcdef\n"
-        )
-        .0,
-        0
+    c.set_secret(
+        "alpha",
+        "FREQTRADE__TELEGRAM__TOKEN",
+        "123456:TELEGRAMTOKENabcdef",
     );
     let proj = c.sb.path().join("proj");
     std::fs::create_dir_all(&proj).expect("mkdir");

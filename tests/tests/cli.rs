@@ -271,17 +271,11 @@ fn set_rename_and_extra_secrets() {
     assert_eq!(c.run(&["set", "nobody", "--note", "x"], "").0, 6);
     assert_eq!(c.run(&["rename", "alpha", "beta"], "").0, 0);
     assert_eq!(c.run(&["rename", "alpha", "gamma"], "").0, 6);
-    let (code, _, err) = c.run(
-        &[
-            "secret",
-            "set",
-            "beta",
-            "FREQTRADE__TELEGRAM__TOKEN",
-            "--from-stdin",
-        ],
-        "TELEGRAM-token-123456:abc\n",
+    c.set_secret(
+        "beta",
+        "FREQTRADE__TELEGRAM__TOKEN",
+        "TELEGRAM-token-123456:abc",
     );
-    assert_eq!(code, 0, "{err}");
     assert_eq!(
         c.run(
             &["secret", "set", "beta", "bad name", "--from-stdin"],
@@ -573,19 +567,10 @@ fn every_json_output_matches_its_documented_schema() {
         .0,
         0
     );
-    assert_eq!(
-        c.run(
-            &[
-                "secret",
-                "set",
-                "alpha",
-                "FREQTRADE__TELEGRAM__TOKEN",
-                "--from-stdin"
-            ],
-            "123456789:telegram-json-token\n"
-        )
-        .0,
-        0
+    c.set_secret(
+        "alpha",
+        "FREQTRADE__TELEGRAM__TOKEN",
+        "123456789:telegram-json-token",
     );
     let tree = c.sb.path().join("tree");
     std::fs::create_dir_all(&tree).expect("mkdir");

@@ -72,19 +72,10 @@ fn deliver_freqtrade_config_keeps_secrets_out_of_the_environment() {
     else {
         return;
     };
-    assert_eq!(
-        c.run(
-            &[
-                "secret",
-                "set",
-                "ftbot",
-                "FREQTRADE__TELEGRAM__TOKEN",
-                "--from-stdin"
-            ],
-            "TGTOKEN-e2e-000000001\n"
-        )
-        .0,
-        0
+    c.set_secret(
+        "ftbot",
+        "FREQTRADE__TELEGRAM__TOKEN",
+        "TGTOKEN-e2e-000000001",
     );
     let (code, out, err) = show_config(&c, &ft, &["--deliver", "freqtrade-config", "--no-mask"]);
     assert_eq!(code, 0, "{out}{err}");

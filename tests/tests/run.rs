@@ -276,20 +276,7 @@ fn the_freqtrade_profile_is_chosen_by_program_name_and_by_the_stored_profile() {
 #[test]
 fn extra_secrets_are_injected_under_their_own_names() {
     let c = setup();
-    assert_eq!(
-        c.run(
-            &[
-                "secret",
-                "set",
-                "alpha",
-                "FREQTRADE__TELEGRAM__TOKEN",
-                "--from-stdin"
-            ],
-            "TGTOKEN-0000000001\n"
-        )
-        .0,
-        0
-    );
+    c.set_secret("alpha", "FREQTRADE__TELEGRAM__TOKEN", "TGTOKEN-0000000001");
     let (_, out, _) = run(
         &c,
         &["--", "sh", "-c", "echo T=$FREQTRADE__TELEGRAM__TOKEN"],
