@@ -72,10 +72,3 @@ pub fn rewrap_params(
         (None, None) => fitted,
     }
 }
-
-/// A bot name given on the command line: a bad one is a usage error (exit 2), like an unknown
-/// exchange or any other flag value clap refuses, checked before the vault is opened.
-pub fn bot_name_arg(name: &str) -> crate::error::CliResult<()> {
-    vault_core::model::validate_bot_name(name)
-        .map_err(|e| crate::error::CliError::usage(e.to_string()))
-}

@@ -5,7 +5,6 @@ use crate::error::CliResult;
 use crate::output;
 
 pub fn run(ctx: &Ctx, old: &str, new: &str) -> CliResult<i32> {
-    super::bot_name_arg(new)?;
     let mut v = ctx.open()?;
     v.rename(old, new)?;
     output::out(&format!("renamed {old} to {new}"));
