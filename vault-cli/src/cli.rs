@@ -240,6 +240,37 @@ fn ip_arg(s: &str) -> Result<String, String> {
     vault_core::model::validate_ip(s).map_err(|e| e.to_string())
 }
 
+/// `--allow METHOD:PATH`: an HTTP method and an absolute path, no query.
+fn allow_arg(s: &str) -> Result<(String, String), String> {
+    let bad = || format!("{s:?} is not METHOD:PATH; use e.g. GET:/api/v3/myPreventedMatches");
+    let (m, p) = s.split_once(':').ok_or_else(bad)?;
+    let m = m.trim().to_ascii_uppercase();
+    if !matches!(m.as_str(), "GET" | "POST" | "PUT" | "DELETE")
+        || !p.starts_with('/')
+        || p.contains('?')
+    {
+        return Err(bad());
+    }
+    Ok((m, p.to_string()))
+}
+
+/// `--symbols`: one symbol, in any notation (BTC/USDT, BTCUSDT, BTC-USDT).
+fn symbol_arg(s: &str) -> Result<String, String> {
+    let n = vault_core::proxy::normalize_symbol(s);
+    if n.is_empty() || n.len() > 40 {
+        return Err(format!("{s:?} is not a symbol; use e.g. BTC/USDT"));
+    }
+    Ok(n)
+}
+
+/// `--max-notional`: a positive amount in the quote currency.
+fn notional_arg(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("{s:?} is not a positive amount; use e.g. 500")),
+    }
+}
+
 /// A bot name: 1-64 of `a-z 0-9 _ -`, starting with a letter or digit.
 fn bot_arg(s: &str) -> Result<String, String> {
     vault_core::model::validate_bot_name(s)
@@ -534,6 +565,21 @@ pub struct RunArgs {
     /// LOGNAME; no_new_privs). Needs root: for systemd units that hold the identity.
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
+    /// Keep the real key in `vault`: the bot gets stand-in credentials and a signing proxy at
+    /// VAULT_PROXY_URL that re-signs its requests with the real key (Binance, Bybit, OKX).
+    #[arg(long)]
+    pub proxy: bool,
+    /// With --proxy: also allow this private endpoint. Withdrawals, transfers, sub-account
+    /// and API-key management stay refused.
+    #[arg(long, value_name = "METHOD:PATH", requires = "proxy", value_parser = allow_arg)]
+    pub allow: Vec<(String, String)>,
+    /// With --proxy: refuse orders for any other symbol (BTC/USDT, BTCUSDT, BTC-USDT alike).
+    #[arg(long, value_name = "SYM,...", value_delimiter = ',', requires = "proxy", value_parser = symbol_arg)]
+    pub symbols: Vec<String>,
+    /// With --proxy: refuse orders above this notional (price x quantity, or a quote
+    /// quantity), and orders whose notional the request does not show.
+    #[arg(long, value_name = "AMOUNT", requires = "proxy", value_parser = notional_arg)]
+    pub max_notional: Option<f64>,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,

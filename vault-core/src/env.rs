@@ -40,6 +40,8 @@ pub const GENERIC: ProfileNames = ProfileNames {
 pub const VAULT_BOT: &str = "VAULT_BOT";
 /// Set in the child: the supervising pid (marks a run; nesting is refused).
 pub const VAULT_RUN: &str = "VAULT_RUN";
+/// Set in the child by `vault run --proxy`: `http://127.0.0.1:PORT/`, the signing proxy.
+pub const VAULT_PROXY_URL: &str = "VAULT_PROXY_URL";
 /// Variables that open the vault: never passed to a child.
 pub const UNLOCK_VARS: [&str; 7] = [
     "VAULT_IDENTITY_FILE",

@@ -19,7 +19,7 @@
 //!   generation record). `audit_log`: the hash-chained log.
 //! - `model`, `exchange`, `policy`, `verify`: bots, exchanges, the rules, and asking the
 //!   exchange. `env`: the variables a bot gets. `mask`: output masking. `kdf`: Argon2id.
-//!   `jsonc`: freqtrade's JSON-with-comments.
+//!   `jsonc`: freqtrade's JSON-with-comments. `proxy`: the rules of `vault run --proxy`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -38,6 +38,7 @@ pub mod kdf;
 pub mod mask;
 pub mod model;
 pub mod policy;
+pub mod proxy;
 mod secret;
 pub mod store;
 mod vault;

@@ -17,6 +17,7 @@ use std::path::Path;
 use std::process::Command;
 
 use vault_core::env::{self as venv, ProfileNames};
+use vault_core::model::StoredCredentials;
 use vault_core::{policy, Bot, EnvProfile, SecretValue};
 use zeroize::Zeroizing;
 
@@ -26,6 +27,7 @@ use crate::error::{code, CliError, CliResult};
 use crate::{output, sys};
 use vault_core::mask::Masker;
 
+mod proxy;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
@@ -94,10 +96,15 @@ struct Delivery {
     config_json: Option<Zeroizing<String>>,
 }
 
-fn plan(bot: &Bot, names: ProfileNames, deliver: DeliverArg) -> CliResult<Delivery> {
-    let c = bot
-        .credentials()
-        .ok_or_else(|| CliError::new(code::REFUSED, format!("{} is revoked", bot.name)))?;
+/// The credentials the child gets (the real ones, or with `--proxy` the stand-ins) and, with
+/// `--proxy`, ccxt's `urls['api']` rewritten to the proxy.
+fn plan(
+    bot: &Bot,
+    c: &StoredCredentials,
+    names: ProfileNames,
+    deliver: DeliverArg,
+    ccxt_urls: Option<&serde_json::Value>,
+) -> CliResult<Delivery> {
     let mut env = Vec::new();
     if deliver == DeliverArg::FreqtradeConfig {
         // Everything freqtrade reads goes into one config document; nothing secret in env.
@@ -110,6 +117,11 @@ fn plan(bot: &Bot, names: ProfileNames, deliver: DeliverArg) -> CliResult<Delive
         }
         if let Some(u) = &c.uid {
             ex.insert("uid".into(), u.expose().into());
+        }
+        if let Some(urls) = ccxt_urls {
+            let cfg = serde_json::json!({"urls": {"api": urls}});
+            ex.insert("ccxt_config".into(), cfg.clone());
+            ex.insert("ccxt_async_config".into(), cfg);
         }
         root.insert("exchange".into(), serde_json::Value::Object(ex));
         for name in bot.extra_secret_names() {
@@ -136,6 +148,18 @@ fn plan(bot: &Bot, names: ProfileNames, deliver: DeliverArg) -> CliResult<Delive
     if let Some(u) = &c.uid {
         env.push((names.uid.to_string(), u.clone()));
     }
+    if let (Some(urls), true) = (ccxt_urls, names.key == venv::FREQTRADE.key) {
+        // freqtrade's env loader nests FREQTRADE__EXCHANGE__CCXT_CONFIG__urls__api__KEY and
+        // keeps the last part's case (ccxt's keys are camelCase).
+        for (path, url) in leaves(urls) {
+            for section in ["CCXT_CONFIG", "CCXT_ASYNC_CONFIG"] {
+                env.push((
+                    format!("FREQTRADE__EXCHANGE__{section}__urls__api__{path}"),
+                    SecretValue::from(url.as_str()),
+                ));
+            }
+        }
+    }
     for name in bot.extra_secret_names() {
         if let Some(s) = bot.extra_secret(name) {
             env.push((name.to_string(), s.clone()));
@@ -145,6 +169,29 @@ fn plan(bot: &Bot, names: ProfileNames, deliver: DeliverArg) -> CliResult<Delive
         env,
         config_json: None,
     })
+}
+
+/// Every string in a JSON tree, with its path joined by `__`.
+fn leaves(v: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    fn walk(v: &serde_json::Value, at: String, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::String(s) => out.push((at, s.clone())),
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    let p = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}__{k}")
+                    };
+                    walk(x, p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(v, String::new(), &mut out);
+    out
 }
 
 /// `TELEGRAM__TOKEN` -> {"telegram": {"token": value}}, as freqtrade's env loader nests.
@@ -205,7 +252,22 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     } else {
         venv::GENERIC
     };
-    let delivery = plan(bot, names, a.deliver)?;
+    let real = bot
+        .credentials()
+        .ok_or_else(|| CliError::new(code::REFUSED, format!("{} is revoked", bot.name)))?;
+    // --proxy: the child gets stand-ins; the real key stays here, in the proxy.
+    let proxied = if a.proxy {
+        Some(start_proxy(&v, bot, real, &a)?)
+    } else {
+        None
+    };
+    let delivery = match &proxied {
+        Some((url, standin)) => {
+            let urls = vault_core::proxy::ccxt_urls(bot.exchange, url);
+            plan(bot, standin, names, a.deliver, urls.as_ref())?
+        }
+        None => plan(bot, real, names, a.deliver, None)?,
+    };
     // Masking guards what someone reads. Output that goes to /dev/null reaches no one: when
     // both streams go there, nothing needs us in between (and without --ttl we exec).
     let watched = os::watched();
@@ -222,7 +284,11 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     v.log_only(
         "run",
         Some(&bot_name),
-        Some(format!("profile {}", profile.as_str())),
+        Some(format!(
+            "profile {}{}",
+            profile.as_str(),
+            if proxied.is_some() { ", proxy" } else { "" }
+        )),
     )?;
     if ctx.g.verbose {
         output::note(&format!(
@@ -264,6 +330,9 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     for (k, val) in &delivery.env {
         cmd.env(k, val.expose());
     }
+    if let Some((url, _)) = &proxied {
+        cmd.env(venv::VAULT_PROXY_URL, url);
+    }
     cmd.env(venv::VAULT_BOT, &bot_name);
     cmd.env(venv::VAULT_RUN, std::process::id().to_string());
     drop(delivery.env);
@@ -274,7 +343,8 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     // The bot must not reach the session unlock cache: give it (and us) a fresh, empty one.
     sys::join_new_session_keyring();
 
-    if !mask && ttl.is_none() {
+    // The proxy lives in this process: with --proxy we always supervise.
+    if !mask && ttl.is_none() && proxied.is_none() {
         return os::exec(cmd);
     }
     let masker_refs: Vec<&str> = masker_secrets.iter().map(|s| s.expose()).collect();
@@ -294,6 +364,54 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     // The config memfd stayed open until the child ended: freqtrade re-reads it on /reload_config.
     let _ = &config_fd;
     Ok(status)
+}
+
+/// Starts the signing proxy for `bot` and returns its URL and the child's stand-ins.
+fn start_proxy(
+    v: &vault_core::Vault,
+    bot: &Bot,
+    real: &StoredCredentials,
+    a: &RunArgs,
+) -> CliResult<(String, StoredCredentials)> {
+    let ex = bot.exchange;
+    if !vault_core::proxy::supports(ex) {
+        let names: Vec<&str> = vault_core::proxy::supported()
+            .iter()
+            .map(|e| e.id())
+            .collect();
+        return Err(CliError::other(format!(
+            "the signing proxy does not support {ex} yet (it supports {}); run without --proxy",
+            names.join(", ")
+        )));
+    }
+    let var = format!("VAULT_{}_BASE_URL", ex.id().to_ascii_uppercase());
+    let base_override = match std::env::var_os(&var) {
+        Some(_) => {
+            let (base, _) = super::verify::base_url(ex, false)?;
+            let hostport = base
+                .split_once("://")
+                .map(|(_, h)| h.to_string())
+                .unwrap_or_else(|| base.clone());
+            Some((base, hostport))
+        }
+        None => None,
+    };
+    let standin = vault_core::proxy::stand_in(real)?;
+    let rules = vault_core::proxy::Rules {
+        allow: a.allow.clone(),
+        symbols: a.symbols.clone(),
+        max_notional: a.max_notional,
+    };
+    let running = proxy::start(
+        ex,
+        real.clone(),
+        standin.clone(),
+        rules,
+        proxy::Upstream { base_override },
+        v.log_handle(),
+        bot.name.clone(),
+    )?;
+    Ok((running.url, standin))
 }
 
 pub(crate) fn spawn_error(prog: &OsStr, e: std::io::Error) -> CliError {

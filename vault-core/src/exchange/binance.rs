@@ -23,6 +23,7 @@ pub(super) const SPEC: Spec = Spec {
     ],
     sign,
     parse,
+    proxy: Some(&PROXY),
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
@@ -88,4 +89,162 @@ fn parse(status: u16, body: &str) -> Result<KeyFacts, Failure> {
             .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
         permissions,
     })
+}
+
+// ---- the signing proxy (`vault run --proxy`) ----
+
+use crate::proxy::{
+    form_num, form_params, hmac_sha256_ok, param_span, with_headers, without_param, Incoming,
+    Order, OrdersOf, Outgoing, ProxySpec,
+};
+
+pub(super) const PROXY: ProxySpec = ProxySpec {
+    hosts: &[
+        "api.binance.com",
+        "api1.binance.com",
+        "api2.binance.com",
+        "api3.binance.com",
+        "api4.binance.com",
+        "fapi.binance.com",
+        "dapi.binance.com",
+        "eapi.binance.com",
+        "papi.binance.com",
+        "testnet.binance.vision",
+        "testnet.binancefuture.com",
+    ],
+    ccxt_api: r#"{"sapi": "https://api.binance.com/sapi/v1", "sapiV2": "https://api.binance.com/sapi/v2", "sapiV3": "https://api.binance.com/sapi/v3", "sapiV4": "https://api.binance.com/sapi/v4", "dapiPublic": "https://dapi.binance.com/dapi/v1", "dapiPrivate": "https://dapi.binance.com/dapi/v1", "eapiPublic": "https://eapi.binance.com/eapi/v1", "eapiPrivate": "https://eapi.binance.com/eapi/v1", "dapiPrivateV2": "https://dapi.binance.com/dapi/v2", "dapiData": "https://dapi.binance.com/futures/data", "fapiPublic": "https://fapi.binance.com/fapi/v1", "fapiPublicV2": "https://fapi.binance.com/fapi/v2", "fapiPublicV3": "https://fapi.binance.com/fapi/v3", "fapiPrivate": "https://fapi.binance.com/fapi/v1", "fapiPrivateV2": "https://fapi.binance.com/fapi/v2", "fapiPrivateV3": "https://fapi.binance.com/fapi/v3", "fapiData": "https://fapi.binance.com/futures/data", "public": "https://api.binance.com/api/v3", "private": "https://api.binance.com/api/v3", "v1": "https://api.binance.com/api/v1", "papi": "https://papi.binance.com/papi/v1", "papiV2": "https://papi.binance.com/papi/v2"}"#,
+    claims: |r| {
+        r.header("X-MBX-APIKEY").is_some()
+            || param_span(r.query, "signature").is_some()
+            || param_span(std::str::from_utf8(r.body).unwrap_or(""), "signature").is_some()
+    },
+    resign,
+    allowed: &[
+        // spot
+        ("GET", "/api/v3/account"),
+        ("GET", "/api/v3/account/commission"),
+        ("GET", "/api/v3/order"),
+        ("POST", "/api/v3/order"),
+        ("DELETE", "/api/v3/order"),
+        ("POST", "/api/v3/order/test"),
+        ("POST", "/api/v3/order/cancelReplace"),
+        ("GET", "/api/v3/openOrders"),
+        ("DELETE", "/api/v3/openOrders"),
+        ("GET", "/api/v3/allOrders"),
+        ("GET", "/api/v3/myTrades"),
+        ("GET", "/api/v3/rateLimit/order"),
+        ("GET", "/sapi/v1/capital/config/getall"),
+        ("GET", "/sapi/v1/margin/allPairs"),
+        ("GET", "/sapi/v1/margin/isolated/allPairs"),
+        ("GET", "/sapi/v1/asset/tradeFee"),
+        // USDⓈ-M futures
+        ("GET", "/fapi/v2/account"),
+        ("GET", "/fapi/v3/account"),
+        ("GET", "/fapi/v2/balance"),
+        ("GET", "/fapi/v3/balance"),
+        ("GET", "/fapi/v1/order"),
+        ("POST", "/fapi/v1/order"),
+        ("PUT", "/fapi/v1/order"),
+        ("DELETE", "/fapi/v1/order"),
+        ("GET", "/fapi/v1/openOrder"),
+        ("GET", "/fapi/v1/openOrders"),
+        ("DELETE", "/fapi/v1/allOpenOrders"),
+        ("GET", "/fapi/v1/allOrders"),
+        ("GET", "/fapi/v1/userTrades"),
+        ("GET", "/fapi/v2/positionRisk"),
+        ("GET", "/fapi/v3/positionRisk"),
+        ("POST", "/fapi/v1/leverage"),
+        ("POST", "/fapi/v1/marginType"),
+        ("GET", "/fapi/v1/leverageBracket"),
+        ("GET", "/fapi/v1/commissionRate"),
+        ("GET", "/fapi/v1/positionSide/dual"),
+        ("GET", "/fapi/v1/multiAssetsMargin"),
+        ("GET", "/fapi/v1/income"),
+        ("GET", "/fapi/v1/symbolConfig"),
+        ("GET", "/fapi/v1/accountConfig"),
+    ],
+    forbidden: &[
+        "withdraw",
+        "transfer",
+        "sub-account",
+        "subaccount",
+        "apirestrictions",
+        "apikey",
+        "api-key",
+        "/capital/deposit/credit-apply",
+    ],
+    orders: binance_orders,
+};
+
+/// Binance (SIGNED endpoints): HMAC-SHA256 hex over totalParams, the query string followed by
+/// the body, without the `signature` parameter, which is in the query (GET, DELETE) or the
+/// body (POST, PUT); the key in `X-MBX-APIKEY`.
+fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
+    if r.header("X-MBX-APIKEY") != Some(stand.key) {
+        return Err("X-MBX-APIKEY is not this run's key".into());
+    }
+    let body = crate::proxy::body_text(r)?;
+    let in_query = param_span(r.query, "signature");
+    let in_body = param_span(body, "signature");
+    let (sig, span) = match (&in_query, &in_body) {
+        (Some(s), None) => (&r.query[s.clone()], s.clone()),
+        (None, Some(s)) => (&body[s.clone()], s.clone()),
+        (None, None) => return Err("the request carries the key but no signature".into()),
+        (Some(_), Some(_)) => return Err("the request carries two signatures".into()),
+    };
+    let payload = format!(
+        "{}{}",
+        without_param(r.query, "signature"),
+        without_param(body, "signature")
+    );
+    let tag = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
+    if !hmac_sha256_ok(stand.secret.as_bytes(), payload.as_bytes(), &tag) {
+        return Err("the signature is not this run's (signed with another secret?)".into());
+    }
+    let real_sig = hex::encode(hmac_sha256(real.secret.as_bytes(), payload.as_bytes()));
+    let splice = |s: &str| format!("{}{real_sig}{}", &s[..span.start], &s[span.end..]);
+    let (query, body) = if in_query.is_some() {
+        (splice(r.query), r.body.to_vec())
+    } else {
+        (r.query.to_string(), splice(body).into_bytes())
+    };
+    Ok(Outgoing {
+        query,
+        headers: with_headers(r, &[("X-MBX-APIKEY", real.key)]),
+        body,
+    })
+}
+
+fn binance_orders(r: &Incoming<'_>) -> OrdersOf {
+    let places = matches!(
+        (r.method, r.path),
+        ("POST", "/api/v3/order")
+            | ("POST", "/api/v3/order/test")
+            | ("POST", "/api/v3/order/cancelReplace")
+            | ("POST", "/fapi/v1/order")
+            | ("PUT", "/fapi/v1/order")
+    );
+    if r.path.contains("batchOrders") || r.path.contains("orderList") || r.path.contains("/sor/") {
+        return Some(Err(
+            "batch, list and SOR orders are not read by the proxy".into()
+        ));
+    }
+    if !places {
+        return None;
+    }
+    let body = std::str::from_utf8(r.body).unwrap_or("");
+    let p = form_params(&[r.query, body]);
+    let Some((_, symbol)) = p.iter().find(|(k, _)| k == "symbol") else {
+        return Some(Err("the order names no symbol".into()));
+    };
+    let qty = form_num(&p, "quantity");
+    let price = form_num(&p, "price").or_else(|| form_num(&p, "stopPrice"));
+    let notional = form_num(&p, "quoteOrderQty").or(match (qty, price) {
+        (Some(q), Some(px)) => Some(q * px),
+        _ => None,
+    });
+    Some(Ok(vec![Order {
+        symbol: symbol.clone(),
+        notional,
+    }]))
 }

@@ -29,6 +29,7 @@ pub(super) const SPEC: Spec = Spec {
     ],
     sign,
     parse,
+    proxy: Some(&PROXY),
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
@@ -92,4 +93,137 @@ fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
         expires_at,
         permissions: names,
     })
+}
+
+// ---- the signing proxy (`vault run --proxy`) ----
+
+use crate::proxy::{json_body, num, with_headers, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
+
+pub(super) const PROXY: ProxySpec = ProxySpec {
+    hosts: &[
+        "api.bybit.com",
+        "api.bytick.com",
+        "api-testnet.bybit.com",
+        "api-demo.bybit.com",
+        "api.bybit.nl",
+        "api.bybit.tr",
+        "api.bybit.kz",
+        "api.bybitgeorgia.ge",
+        "api.bybit.ae",
+        "api.bybit.eu",
+        "api.bybit.id",
+        "api.manepa.jp",
+    ],
+    ccxt_api: r#"{"spot": "https://api.{hostname}", "futures": "https://api.{hostname}", "v2": "https://api.{hostname}", "public": "https://api.{hostname}", "private": "https://api.{hostname}"}"#,
+    claims: |r| r.header("X-BAPI-API-KEY").is_some() || r.header("X-BAPI-SIGN").is_some(),
+    resign,
+    allowed: &[
+        ("GET", "/v5/account/wallet-balance"),
+        ("GET", "/v5/account/info"),
+        ("GET", "/v5/account/fee-rate"),
+        ("GET", "/v5/user/query-api"),
+        ("GET", "/v5/asset/coin/query-info"),
+        ("POST", "/v5/order/create"),
+        ("POST", "/v5/order/amend"),
+        ("POST", "/v5/order/cancel"),
+        ("POST", "/v5/order/cancel-all"),
+        ("GET", "/v5/order/realtime"),
+        ("GET", "/v5/order/history"),
+        ("GET", "/v5/execution/list"),
+        ("GET", "/v5/position/list"),
+        ("POST", "/v5/position/set-leverage"),
+        ("POST", "/v5/position/switch-isolated"),
+        ("POST", "/v5/position/switch-mode"),
+        ("POST", "/v5/position/trading-stop"),
+    ],
+    forbidden: &[
+        "withdraw",
+        "transfer",
+        "sub-member",
+        "submember",
+        "sub-api",
+        "sub-apikeys",
+        "update-api",
+        "delete-api",
+        "/v5/user/create",
+        "/v5/user/frozen",
+    ],
+    orders: bybit_orders,
+};
+
+/// Bybit v5: `X-BAPI-SIGN` is HMAC-SHA256 hex of timestamp + key + recv_window + (the query
+/// string for GET, the body for POST); the key is inside what is signed.
+fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
+    if r.header("X-BAPI-API-KEY") != Some(stand.key) {
+        return Err("X-BAPI-API-KEY is not this run's key".into());
+    }
+    if r.header("X-BAPI-SIGN-TYPE").is_some_and(|t| t != "2") {
+        return Err("only HMAC-signed (X-BAPI-SIGN-TYPE 2) requests pass the proxy".into());
+    }
+    let ts = r
+        .header("X-BAPI-TIMESTAMP")
+        .ok_or("the request has no X-BAPI-TIMESTAMP")?;
+    let recv = r.header("X-BAPI-RECV-WINDOW").unwrap_or("");
+    let sig = r
+        .header("X-BAPI-SIGN")
+        .ok_or("the request carries the key but no signature")?;
+    let tail = if r.method == "GET" {
+        r.query
+    } else {
+        crate::proxy::body_text(r)?
+    };
+    let tag = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
+    let signed = |key: &str| format!("{ts}{key}{recv}{tail}");
+    if !crate::proxy::hmac_sha256_ok(stand.secret.as_bytes(), signed(stand.key).as_bytes(), &tag) {
+        return Err("the signature is not this run's (signed with another secret?)".into());
+    }
+    let real_sig = hex::encode(hmac_sha256(
+        real.secret.as_bytes(),
+        signed(real.key).as_bytes(),
+    ));
+    Ok(Outgoing {
+        query: r.query.to_string(),
+        headers: with_headers(
+            r,
+            &[("X-BAPI-API-KEY", real.key), ("X-BAPI-SIGN", &real_sig)],
+        ),
+        body: r.body.to_vec(),
+    })
+}
+
+fn bybit_orders(r: &Incoming<'_>) -> OrdersOf {
+    match r.path {
+        "/v5/order/create" | "/v5/order/amend" => {}
+        p if p.contains("batch") => {
+            return Some(Err("batch orders are not read by the proxy".into()))
+        }
+        _ => return None,
+    }
+    let v = match json_body(r) {
+        Ok(v) => v,
+        Err(e) => return Some(Err(e)),
+    };
+    let s = |n: &str| v.get(n).and_then(|x| x.as_str()).unwrap_or("");
+    let Some(symbol) = v.get("symbol").and_then(|x| x.as_str()) else {
+        return Some(Err("the order names no symbol".into()));
+    };
+    let qty = num(v.get("qty"));
+    let price = num(v.get("price")).or_else(|| num(v.get("triggerPrice")));
+    // Spot market buys count `qty` in the quote coin unless marketUnit says otherwise;
+    // inverse contracts count it in USD.
+    let quote_qty = s("marketUnit") == "quoteCoin"
+        || (s("category") == "spot"
+            && s("orderType") == "Market"
+            && s("side") == "Buy"
+            && s("marketUnit") != "baseCoin")
+        || s("category") == "inverse";
+    let notional = if quote_qty {
+        qty
+    } else {
+        qty.zip(price).map(|(q, p)| q * p)
+    };
+    Some(Ok(vec![Order {
+        symbol: symbol.to_string(),
+        notional,
+    }]))
 }

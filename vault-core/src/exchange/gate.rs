@@ -20,6 +20,7 @@ pub(super) const SPEC: Spec = Spec {
     ],
     sign,
     parse,
+    proxy: None,
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {

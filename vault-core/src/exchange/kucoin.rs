@@ -16,6 +16,7 @@ pub(super) const SPEC: Spec = Spec {
     hosts: &["https://api.kucoin.com"],
     sign,
     parse,
+    proxy: None,
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {

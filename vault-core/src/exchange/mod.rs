@@ -41,6 +41,8 @@ pub(crate) struct Spec {
     pub sign: fn(&Creds<'_>, u64) -> Result<Request, String>,
     /// Reads the answer (HTTP status and body).
     pub parse: fn(u16, &str) -> Result<KeyFacts, Failure>,
+    /// Its part of the signing proxy (`vault run --proxy`), where supported.
+    pub proxy: Option<&'static crate::proxy::ProxySpec>,
 }
 
 /// An exchange, by its ccxt id.

@@ -1,0 +1,95 @@
+"""A plain ccxt bot run under `vault run --proxy`: it holds only the stand-in credentials
+vault gave it, points ccxt at $VAULT_PROXY_URL exactly as docs/KEYLESS.md says, and does what
+a bot does. Prints one JSON object of what happened.
+
+Usage: through_proxy.py EXCHANGE ENVIRON_OUT
+  ENVIRON_OUT: where to copy this process's /proc/self/environ (the test looks in it for the
+  real credentials, which must not be there).
+"""
+import json
+import os
+import sys
+
+import ccxt
+
+ex_id, environ_out = sys.argv[1], sys.argv[2]
+with open("/proc/self/environ", "rb") as f, open(environ_out, "wb") as o:
+    o.write(f.read())
+
+PROXY = os.environ["VAULT_PROXY_URL"]
+
+
+def rewrite(urls):
+    """docs/KEYLESS.md: replace https:// with $VAULT_PROXY_URL in every string of urls['api']."""
+    for k, v in urls.items():
+        if isinstance(v, dict):
+            rewrite(v)
+        elif isinstance(v, str):
+            urls[k] = v.replace("https://", PROXY)
+
+
+def make(secret=None, key=None):
+    cfg = {
+        "apiKey": key or os.environ["EXCHANGE_KEY"],
+        "secret": secret or os.environ["EXCHANGE_SECRET"],
+        "options": {"fetchMarkets": {"types": ["spot"]}},
+    }
+    if os.environ.get("EXCHANGE_PASSPHRASE"):
+        cfg["password"] = os.environ["EXCHANGE_PASSPHRASE"]
+    e = getattr(ccxt, ex_id)(cfg)
+    rewrite(e.urls["api"])
+    return e
+
+
+def attempt(fn):
+    try:
+        return {"ok": True, "answer": json.dumps(fn(), default=str)[:300]}
+    except ccxt.BaseError as err:
+        return {"ok": False, "error": str(err)[:400]}
+
+
+res = {"proxy": PROXY}
+ex = make()
+if ex_id == "binance":
+    res["balance"] = attempt(lambda: ex.fetch_balance()["USDT"]["free"])
+    order = ex.create_order("BTC/USDT", "limit", "buy", 0.001, 50000)
+    res["order"] = order["id"]
+    res["cancel"] = attempt(lambda: ex.cancel_order(order["id"], "BTC/USDT")["status"])
+    res["open"] = attempt(lambda: len(ex.fetch_open_orders("BTC/USDT")))
+    res["withdraw"] = attempt(lambda: ex.withdraw("USDT", 100, "0x" + "ab" * 20, params={"network": "ETH"}))
+    res["transfer"] = attempt(lambda: ex.sapi_post_asset_transfer({"type": "MAIN_UMFUTURE", "asset": "USDT", "amount": "10"}))
+    res["other_symbol"] = attempt(lambda: ex.private_post_order({"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01", "price": "3000"}))
+    res["big"] = attempt(lambda: ex.private_post_order({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "1", "price": "50000"}))
+    res["not_listed"] = attempt(lambda: ex.sapi_get_account_status())
+elif ex_id == "bybit":
+    res["balance"] = attempt(lambda: ex.private_get_v5_account_wallet_balance({"accountType": "UNIFIED"})["result"]["list"][0]["totalEquity"])
+    o = ex.private_post_v5_order_create({"category": "spot", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "50000"})
+    res["order"] = o["result"]["orderId"]
+    res["cancel"] = attempt(lambda: ex.private_post_v5_order_cancel({"category": "spot", "symbol": "BTCUSDT", "orderId": res["order"]})["result"]["orderId"])
+    res["open"] = attempt(lambda: len(ex.private_get_v5_order_realtime({"category": "spot", "symbol": "BTCUSDT"})["result"]["list"]))
+    res["withdraw"] = attempt(lambda: ex.private_post_v5_asset_withdraw_create({"coin": "USDT", "chain": "ETH", "address": "0x" + "ab" * 20, "amount": "100", "timestamp": 1}))
+    res["transfer"] = attempt(lambda: ex.private_post_v5_asset_transfer_inter_transfer({"transferId": "x", "coin": "USDT", "amount": "10", "fromAccountType": "UNIFIED", "toAccountType": "FUND"}))
+    res["other_symbol"] = attempt(lambda: ex.private_post_v5_order_create({"category": "spot", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.01", "price": "3000"}))
+    res["big"] = attempt(lambda: ex.private_post_v5_order_create({"category": "spot", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "1", "price": "50000"}))
+    res["not_listed"] = attempt(lambda: ex.private_get_v5_account_borrow_history())
+elif ex_id == "okx":
+    res["balance"] = attempt(lambda: ex.private_get_account_balance()["data"][0]["totalEq"])
+    o = ex.private_post_trade_order({"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "0.001", "px": "50000"})
+    res["order"] = o["data"][0]["ordId"]
+    res["cancel"] = attempt(lambda: ex.private_post_trade_cancel_order({"instId": "BTC-USDT", "ordId": res["order"]})["data"][0]["ordId"])
+    res["open"] = attempt(lambda: len(ex.private_get_trade_orders_pending({"instId": "BTC-USDT"})["data"]))
+    res["withdraw"] = attempt(lambda: ex.private_post_asset_withdrawal({"ccy": "USDT", "amt": "100", "dest": "4", "toAddr": "0x" + "ab" * 20, "chain": "USDT-ERC20"}))
+    res["transfer"] = attempt(lambda: ex.private_post_asset_transfer({"ccy": "USDT", "amt": "10", "from": "18", "to": "6"}))
+    res["other_symbol"] = attempt(lambda: ex.private_post_trade_order({"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "0.01", "px": "3000"}))
+    res["big"] = attempt(lambda: ex.private_post_trade_order({"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "1", "px": "50000"}))
+    res["not_listed"] = attempt(lambda: ex.private_get_account_bills())
+
+# The same stand-in key signed with any other secret: the proxy must refuse it (401).
+bad = make(secret="".join("A" if c != "A" else "B" for c in os.environ["EXCHANGE_SECRET"]))
+if ex_id == "binance":
+    res["bad_secret"] = attempt(lambda: bad.private_get_account())
+elif ex_id == "bybit":
+    res["bad_secret"] = attempt(lambda: bad.private_get_v5_account_wallet_balance({"accountType": "UNIFIED"}))
+else:
+    res["bad_secret"] = attempt(lambda: bad.private_get_account_balance())
+print(json.dumps(res))

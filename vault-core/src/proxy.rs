@@ -1,0 +1,520 @@
+//! The rules of `vault run --proxy`'s signing proxy, as pure functions: which hosts a bot may
+//! reach, whether a request is the child's (signed with this run's stand-in secret), whether
+//! policy lets it through, and the same bytes re-signed with the real key. The HTTP server and
+//! the upstream HTTPS client are the CLI's (`vault-cli/src/cmd/run/proxy.rs`).
+//!
+//! Each exchange's part (hosts, ccxt's `urls['api']`, how it signs, its trading allow-list,
+//! what is never allowed, and how to read an order) lives in its own module under
+//! `exchange/`, in its [`ProxySpec`].
+//!
+//! Nothing here puts a secret, a signature or a query string into a reason.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::exchange::Exchange;
+use crate::model::StoredCredentials;
+use crate::secret::{fill_random, SecretValue};
+use crate::verify::{Creds, B64};
+
+/// One request as the child sent it, with the exchange host already taken off the path.
+pub struct Incoming<'a> {
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// The path on the exchange, from its first `/` (no query).
+    pub path: &'a str,
+    /// The query string without the `?` (may be empty).
+    pub query: &'a str,
+    /// The headers as sent (hop-by-hop ones already dropped).
+    pub headers: &'a [(String, String)],
+    /// The body, exactly as sent.
+    pub body: &'a [u8],
+}
+
+impl Incoming<'_> {
+    /// A header's value, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn body_str(&self) -> Result<&str, String> {
+        std::str::from_utf8(self.body).map_err(|_| "the request body is not UTF-8".to_string())
+    }
+}
+
+/// The request to send upstream: the child's bytes with key, signature and passphrase
+/// replaced by the real ones, signed over exactly these bytes.
+pub struct Outgoing {
+    /// The query string to send (Binance carries its signature here for GET and DELETE).
+    pub query: String,
+    /// Every header of the child's request, with the credential headers replaced.
+    pub headers: Vec<(String, Zeroizing<String>)>,
+    /// The body to send (Binance carries its signature here for POST and PUT).
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Outgoing([REDACTED])")
+    }
+}
+
+/// What the proxy does with one request.
+#[derive(Debug)]
+pub enum Verdict {
+    /// No credentials claimed (market data): forward it unchanged.
+    Public,
+    /// The child's signed request, allowed by policy: forward this instead.
+    Signed(Outgoing),
+    /// 403: policy refuses it (the reason is for the child and the audit log).
+    Refused(String),
+    /// 401: it claims credentials but is not signed with this run's stand-in secret.
+    Unauthorized(String),
+}
+
+/// The policy of one run (`--allow`, `--symbols`, `--max-notional`).
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Extra private endpoints, as (METHOD, /path).
+    pub allow: Vec<(String, String)>,
+    /// Orders only for these symbols (normalized by [`normalize_symbol`]); empty: any.
+    pub symbols: Vec<String>,
+    /// Orders only up to this notional (price x quantity, or a quote quantity).
+    pub max_notional: Option<f64>,
+}
+
+impl Rules {
+    fn checks_orders(&self) -> bool {
+        !self.symbols.is_empty() || self.max_notional.is_some()
+    }
+}
+
+/// One order as read from a request: its symbol, and its notional when the request says it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    /// The exchange's symbol, as sent.
+    pub symbol: String,
+    /// price x quantity, or the quote quantity; `None`: the request does not say.
+    pub notional: Option<f64>,
+}
+
+/// What an exchange's order reader says: `None` when the request places no order; `Err`
+/// when it does but cannot be read.
+pub(crate) type OrdersOf = Option<Result<Vec<Order>, String>>;
+
+/// One exchange's part of the proxy (in its module under `exchange/`).
+pub(crate) struct ProxySpec {
+    /// The hosts a bot may reach through the proxy (forwarded over HTTPS).
+    pub hosts: &'static [&'static str],
+    /// ccxt's `urls['api']` for this exchange (ccxt 4.5.90), each URL `https://`.
+    pub ccxt_api: &'static str,
+    /// Does the request claim credentials (a key header or a signature)?
+    pub claims: fn(&Incoming<'_>) -> bool,
+    /// Checks the stand-in signature, then signs the same bytes with the real credentials.
+    /// `Err`: why the request is not this run's (401).
+    pub resign: fn(&Incoming<'_>, &Creds<'_>, &Creds<'_>) -> Result<Outgoing, String>,
+    /// The private endpoints trading needs, as (METHOD, /path).
+    pub allowed: &'static [(&'static str, &'static str)],
+    /// Lowercase path fragments never allowed (withdrawals, transfers, sub-accounts, keys).
+    pub forbidden: &'static [&'static str],
+    /// The orders a request places or changes: `None` when it places none; `Err` when it
+    /// does but cannot be read (refused when `--symbols` or `--max-notional` is set).
+    pub orders: fn(&Incoming<'_>) -> OrdersOf,
+}
+
+fn spec(ex: Exchange) -> Option<&'static ProxySpec> {
+    ex.spec().proxy
+}
+
+/// Can `vault run --proxy` run a bot of this exchange?
+pub fn supports(ex: Exchange) -> bool {
+    spec(ex).is_some()
+}
+
+/// The exchanges the proxy supports.
+pub fn supported() -> Vec<Exchange> {
+    Exchange::ALL.into_iter().filter(|e| supports(*e)).collect()
+}
+
+/// The hosts a bot may reach through the proxy (empty when unsupported).
+pub fn hosts(ex: Exchange) -> &'static [&'static str] {
+    spec(ex).map(|s| s.hosts).unwrap_or(&[])
+}
+
+/// ccxt's `urls['api']` with every `https://` replaced by `proxy_url`
+/// (`http://127.0.0.1:PORT/`), as freqtrade's `ccxt_config` carries it.
+pub fn ccxt_urls(ex: Exchange, proxy_url: &str) -> Option<serde_json::Value> {
+    fn rewrite(v: &mut serde_json::Value, to: &str) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let Some(rest) = s.strip_prefix("https://") {
+                    *s = format!("{to}{rest}");
+                }
+            }
+            serde_json::Value::Object(m) => m.values_mut().for_each(|x| rewrite(x, to)),
+            _ => {}
+        }
+    }
+    let mut v: serde_json::Value = serde_json::from_str(spec(ex)?.ccxt_api).ok()?;
+    rewrite(&mut v, proxy_url);
+    Some(v)
+}
+
+/// `BTC/USDT`, `BTC/USDT:USDT`, `BTC-USDT`, `BTC-USDT-SWAP` and `btcusdt` are all `BTCUSDT`.
+pub fn normalize_symbol(s: &str) -> String {
+    let s = s.split(':').next().unwrap_or(s).to_ascii_uppercase();
+    let s = s.strip_suffix("-SWAP").unwrap_or(&s);
+    s.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+/// A path the proxy forwards: absolute, and nothing an exchange's front end could read as
+/// another path (`..`, `.`, `//`, percent-escapes, backslashes).
+fn path_is_plain(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.contains("//")
+        && !p.contains('%')
+        && !p.contains('\\')
+        && p.split('/').all(|seg| seg != "." && seg != "..")
+        && p.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Decides one request (see [`Verdict`]).
+pub fn decide(
+    ex: Exchange,
+    req: &Incoming<'_>,
+    standin: &Creds<'_>,
+    real: &Creds<'_>,
+    rules: &Rules,
+) -> Verdict {
+    let Some(p) = spec(ex) else {
+        return Verdict::Refused(format!("the signing proxy does not support {ex}"));
+    };
+    let what = format!("{} {}", req.method, req.path);
+    if !path_is_plain(req.path) {
+        return Verdict::Refused(format!(
+            "{what}: the path must be plain (no `..`, `//` or escapes)"
+        ));
+    }
+    let lower = req.path.to_ascii_lowercase();
+    if p.forbidden.iter().any(|f| lower.contains(f)) {
+        return Verdict::Refused(format!(
+            "{what}: withdrawals, transfers, sub-account and API-key management never pass the proxy"
+        ));
+    }
+    if !(p.claims)(req) {
+        return Verdict::Public;
+    }
+    let out = match (p.resign)(req, standin, real) {
+        Ok(o) => o,
+        Err(why) => return Verdict::Unauthorized(why),
+    };
+    let allowed = p
+        .allowed
+        .iter()
+        .any(|(m, path)| m.eq_ignore_ascii_case(req.method) && *path == req.path)
+        || rules
+            .allow
+            .iter()
+            .any(|(m, path)| m.eq_ignore_ascii_case(req.method) && path == req.path);
+    if !allowed {
+        return Verdict::Refused(format!(
+            "{what} is not on {ex}'s trading allow-list; pass --allow {}:{} to permit it",
+            req.method, req.path
+        ));
+    }
+    if rules.checks_orders() {
+        match (p.orders)(req) {
+            None => {}
+            Some(Err(why)) => {
+                return Verdict::Refused(format!(
+                    "{what}: {why}, and --symbols/--max-notional need to read every order"
+                ))
+            }
+            Some(Ok(orders)) => {
+                for o in orders {
+                    if let Some(why) = order_refusal(&o, rules) {
+                        return Verdict::Refused(format!("{what}: {why}"));
+                    }
+                }
+            }
+        }
+    }
+    Verdict::Signed(out)
+}
+
+fn order_refusal(o: &Order, rules: &Rules) -> Option<String> {
+    let sym = normalize_symbol(&o.symbol);
+    if !rules.symbols.is_empty() && !rules.symbols.contains(&sym) {
+        return Some(format!(
+            "an order for {} is outside --symbols {}",
+            o.symbol,
+            rules.symbols.join(",")
+        ));
+    }
+    match (rules.max_notional, o.notional) {
+        (Some(max), Some(n)) if n.is_nan() || n > max => Some(format!(
+            "an order of notional {n} is above --max-notional {max}"
+        )),
+        (Some(max), None) => Some(format!(
+            "the notional of this {} order cannot be computed from the request (give a price, or a quote quantity), and --max-notional {max} is set",
+            o.symbol
+        )),
+        _ => None,
+    }
+}
+
+/// Per-run stand-in credentials with the real ones' shape: same length and alphabet (hex
+/// stays hex, a UUID stays a UUID, base64 stays base64 of the same length). Never equal to
+/// the real values.
+pub fn stand_in(real: &StoredCredentials) -> crate::Result<StoredCredentials> {
+    let one = |v: &SecretValue| -> crate::Result<SecretValue> {
+        loop {
+            let s = shaped_like(v.expose())?;
+            if s.expose() != v.expose() {
+                return Ok(s);
+            }
+        }
+    };
+    Ok(StoredCredentials {
+        key: one(&real.key)?,
+        secret: one(&real.secret)?,
+        passphrase: real.passphrase.as_ref().map(one).transpose()?,
+        uid: real.uid.clone(),
+    })
+}
+
+fn shaped_like(real: &str) -> crate::Result<SecretValue> {
+    const LOWER_HEX: &[u8] = b"0123456789abcdef";
+    const UPPER_HEX: &[u8] = b"0123456789ABCDEF";
+    const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let is_b64 = real.len().is_multiple_of(4)
+        && real.contains(['+', '/', '='])
+        && base64::Engine::decode(&B64, real).is_ok();
+    if is_b64 {
+        let n = base64::Engine::decode(&B64, real)
+            .map(|b| b.len())
+            .unwrap_or(0);
+        let mut raw = Zeroizing::new(vec![0u8; n]);
+        fill_random(&mut raw)?;
+        return Ok(SecretValue::new(base64::Engine::encode(&B64, &*raw)));
+    }
+    let alnum = || real.chars().filter(char::is_ascii_alphanumeric);
+    let set: &[u8] = if alnum().all(|c| LOWER_HEX.contains(&(c as u8))) {
+        LOWER_HEX
+    } else if alnum().all(|c| UPPER_HEX.contains(&(c as u8))) {
+        UPPER_HEX
+    } else {
+        ALNUM
+    };
+    let mut rnd = Zeroizing::new(vec![0u8; real.len()]);
+    fill_random(&mut rnd)?;
+    let mut out = Zeroizing::new(String::with_capacity(real.len()));
+    for (c, r) in real.chars().zip(rnd.iter()) {
+        // 256 is not a multiple of 16 or 62: reject-free but slightly biased for ALNUM, which
+        // does not matter for a value that only has to be unguessable (>= 5.9 bits a char).
+        out.push(if c.is_ascii_alphanumeric() {
+            set[usize::from(*r) % set.len()] as char
+        } else {
+            c
+        });
+    }
+    Ok(SecretValue::new(std::mem::take(&mut *out)))
+}
+
+// ---- helpers for the exchange modules ----
+
+/// Constant-time equality of two byte strings.
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Does `tag` equal HMAC-SHA256(key, msg)? Constant time.
+pub(crate) fn hmac_sha256_ok(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(msg);
+    m.verify_slice(tag).is_ok()
+}
+
+/// The headers with `replace`'s names given new values (case-insensitive), all others kept.
+pub(crate) fn with_headers(
+    req: &Incoming<'_>,
+    replace: &[(&str, &str)],
+) -> Vec<(String, Zeroizing<String>)> {
+    req.headers
+        .iter()
+        .map(|(k, v)| {
+            let new = replace
+                .iter()
+                .find(|(n, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, x)| *x)
+                .unwrap_or(v);
+            (k.clone(), Zeroizing::new(new.to_string()))
+        })
+        .collect()
+}
+
+/// The byte range of parameter `name`'s value in a form-encoded string.
+pub(crate) fn param_span(s: &str, name: &str) -> Option<std::ops::Range<usize>> {
+    let mut at = 0;
+    for part in s.split('&') {
+        if let Some(v) = part.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+            let start = at + name.len() + 1;
+            return Some(start..start + v.len());
+        }
+        at += part.len() + 1;
+    }
+    None
+}
+
+/// `s` without parameter `name` (and the `&` that joined it).
+pub(crate) fn without_param(s: &str, name: &str) -> String {
+    s.split('&')
+        .filter(|p| !p.starts_with(&format!("{name}=")))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The form-encoded parameters of a query and a body, percent-decoded.
+pub(crate) fn form_params(parts: &[&str]) -> Vec<(String, String)> {
+    parts
+        .iter()
+        .flat_map(|s| s.split('&'))
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |c: u8| (c as char).to_digit(16);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'+', _, _) => out.push(b' '),
+            (b'%', Some(hi), Some(lo)) => {
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                i += 2;
+            }
+            (c, _, _) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A number from a JSON value that may be a string (exchanges send "0.001").
+pub(crate) fn num(v: Option<&serde_json::Value>) -> Option<f64> {
+    match v? {
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        serde_json::Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+    .filter(|x: &f64| x.is_finite())
+}
+
+/// A number from form parameters.
+pub(crate) fn form_num(params: &[(String, String)], name: &str) -> Option<f64> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        .filter(|x| x.is_finite())
+}
+
+/// The JSON body of an order request.
+pub(crate) fn json_body(req: &Incoming<'_>) -> Result<serde_json::Value, String> {
+    serde_json::from_str(req.body_str()?).map_err(|_| "the order body is not JSON".to_string())
+}
+
+/// The body as text, for the exchange modules' signers.
+pub(crate) fn body_text<'a>(req: &'a Incoming<'_>) -> Result<&'a str, String> {
+    req.body_str()
+}
+
+/// Base64 of HMAC-SHA256, OKX style.
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    base64::Engine::encode(&B64, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_in_every_notation_normalize_alike() {
+        for s in [
+            "BTC/USDT",
+            "BTC/USDT:USDT",
+            "BTC-USDT",
+            "BTC-USDT-SWAP",
+            "btcusdt",
+        ] {
+            assert_eq!(normalize_symbol(s), "BTCUSDT", "{s}");
+        }
+    }
+
+    #[test]
+    fn paths_that_could_mean_another_path_are_not_plain() {
+        assert!(path_is_plain("/api/v3/order"));
+        for p in [
+            "api/v3/order",
+            "/api/v3/../../sapi/v1/capital/withdraw/apply",
+            "/api/./v3",
+            "//api",
+            "/api/v3/%2e%2e/x",
+            "/a\\b",
+            "/a b",
+        ] {
+            assert!(!path_is_plain(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn stand_ins_keep_the_shape_and_never_equal_the_real_value() {
+        let real = StoredCredentials {
+            key: "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A".into(),
+            secret: "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==".into(),
+            passphrase: Some("7f3e2c1a-0b9d-4e8f-a6c5-d4b3a2918070".into()),
+            uid: None,
+        };
+        let s = stand_in(&real).expect("stand-in");
+        assert_ne!(s.key.expose(), real.key.expose());
+        assert_eq!(s.key.len(), real.key.len());
+        assert!(s.key.expose().chars().all(|c| c.is_ascii_alphanumeric()));
+        let b = base64::Engine::decode(&B64, s.secret.expose()).expect("base64 stays base64");
+        assert_eq!(b.len(), 64);
+        assert_eq!(s.secret.len(), real.secret.len());
+        let p = s.passphrase.expect("passphrase");
+        assert_eq!(p.len(), 36);
+        assert_eq!(p.expose().matches('-').count(), 4);
+        assert!(p
+            .expose()
+            .chars()
+            .all(|c| c == '-' || "0123456789abcdef".contains(c)));
+    }
+
+    #[test]
+    fn form_parameters_are_found_and_removed_exactly() {
+        let q = "symbol=BTCUSDT&timestamp=1&signature=abcd";
+        let r = param_span(q, "signature").expect("span");
+        assert_eq!(&q[r], "abcd");
+        assert_eq!(without_param(q, "signature"), "symbol=BTCUSDT&timestamp=1");
+        assert_eq!(param_span("xsignature=1", "signature"), None);
+        let p = form_params(&["a=1%2C2&b=x+y", "c=%zz"]);
+        assert_eq!(p[0], ("a".into(), "1,2".into()));
+        assert_eq!(p[1], ("b".into(), "x y".into()));
+        assert_eq!(p[2], ("c".into(), "%zz".into()));
+    }
+}
