@@ -103,10 +103,11 @@ class H(BaseHTTPRequestHandler):
     def binance(self, path, query, body):
         c = CREDS["binance"]
         now = int(time.time() * 1000)
-        if path == "/api/v3/exchangeInfo":
+        if path.endswith("/exchangeInfo"):
             self.record(path, True)
             return self.answer(200, {"timezone": "UTC", "serverTime": now, "rateLimits": [],
-                                     "exchangeFilters": [], "symbols": [BTCUSDT]})
+                                     "exchangeFilters": [],
+                                     "symbols": [BTCUSDT] if path == "/api/v3/exchangeInfo" else []})
         if path == "/api/v3/time":
             self.record(path, True)
             return self.answer(200, {"serverTime": now})

@@ -5,6 +5,7 @@ pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use secrecy::SecretString;
 use vault_core::{
@@ -279,4 +280,21 @@ pub fn write_private(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).expect("write");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+/// A Python that can `import ccxt`: `$VAULT_CCXT_PYTHON`, else `python3` on PATH (CI puts the
+/// freqtrade virtualenv first).
+pub fn ccxt_python() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = std::env::var_os("VAULT_CCXT_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from("python3")))
+        .collect();
+    candidates.into_iter().find(|p| {
+        Command::new(p)
+            .args(["-c", "import ccxt, cryptography"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }

@@ -3,13 +3,13 @@
 //! produced itself, or to published examples that do not go through our `sign()`. This test
 //! puts the same key, secret, passphrase and clock into both and compares what they would send.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use vault_core::verify::{sign, Creds};
 use vault_core::Exchange;
-use vault_tests::{e2e_required, skipped};
+use vault_tests::{ccxt_python, e2e_required, skipped};
 
 const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
@@ -18,23 +18,6 @@ const NOW_MS: u64 = 1_700_000_000_123;
 const COINBASE_KEY: &str = "organizations/org-id/apiKeys/key-id";
 /// A throwaway P-256 key made for this test (openssl ecparam -genkey -name prime256v1).
 const COINBASE_PEM: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIALjv5PVdTWPRsh8+MZApyQT3rzuMrl+TXREnz3Is1gKoAoGCCqGSM49\nAwEHoUQDQgAEsOMWzC5es6aUPLzx5DJY1kshjzZWvCl/JgXRD+YHLQdB0lM9JDot\nGiC13bZAPuBk8qvgynmD/jM0udmu7pSeFA==\n-----END EC PRIVATE KEY-----\n";
-
-/// A Python that can `import ccxt`: `$VAULT_CCXT_PYTHON`, else `python3` on PATH (CI puts the
-/// freqtrade virtualenv first).
-fn ccxt_python() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = std::env::var_os("VAULT_CCXT_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(std::iter::once(PathBuf::from("python3")))
-        .collect();
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import ccxt, cryptography"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
 
 fn ccxt_sign(python: &Path, input: &Value) -> Value {
     use std::io::Write;
