@@ -525,3 +525,60 @@ fn proxy_policy_flags_need_proxy_and_valid_values() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn the_urls_vault_rewrites_for_freqtrade_are_exactly_ccxts_own() {
+    let test = "the_urls_vault_rewrites_for_freqtrade_are_exactly_ccxts_own";
+    let Some(python) = python_or_skip(test) else {
+        return;
+    };
+    for ex in vault_core::proxy::supported() {
+        let out = Command::new(&python)
+            .args([
+                "-c",
+                "import ccxt, json, sys; e = getattr(ccxt, sys.argv[1])(); print(json.dumps([e.urls['api'], getattr(e, 'hostname', None) or '']))",
+                ex.id(),
+            ])
+            .output()
+            .expect("python");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let both: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let (theirs, hostname) = (&both[0], both[1].as_str().unwrap_or(""));
+        // Rewriting https:// to https:// gives back the table as vault has it.
+        let ours = vault_core::proxy::ccxt_urls(ex, "https://").expect("table");
+        assert_eq!(
+            &ours, theirs,
+            "{ex}: ccxt's urls['api'] changed; update its ProxySpec"
+        );
+        // Every host in ccxt's table is one the proxy forwards to.
+        let hosts = vault_core::proxy::hosts(ex);
+        let mut stack = vec![theirs];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Object(m) => stack.extend(m.values()),
+                Value::String(u) => {
+                    let host = u
+                        .trim_start_matches("https://")
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .replace("{hostname}", "bybit.com");
+                    let host = if ex.id() == "okx" {
+                        host.replace("bybit.com", "www.okx.com")
+                    } else {
+                        host
+                    };
+                    assert!(
+                        hosts.contains(&host.as_str()),
+                        "{ex}: {host} is not a proxy host"
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
