@@ -569,14 +569,14 @@ pub struct RunArgs {
     /// VAULT_PROXY_URL that re-signs its requests with the real key (Binance, Bybit, OKX).
     #[arg(long)]
     pub proxy: bool,
-    /// With --proxy: also allow this private endpoint. Withdrawals, transfers, sub-account
+    /// With --proxy, also allow this private endpoint. Withdrawals, transfers, sub-account
     /// and API-key management stay refused.
     #[arg(long, value_name = "METHOD:PATH", requires = "proxy", value_parser = allow_arg)]
     pub allow: Vec<(String, String)>,
-    /// With --proxy: refuse orders for any other symbol (BTC/USDT, BTCUSDT, BTC-USDT alike).
+    /// With --proxy, refuse orders for any other symbol (BTC/USDT, BTCUSDT, BTC-USDT alike).
     #[arg(long, value_name = "SYM,...", value_delimiter = ',', requires = "proxy", value_parser = symbol_arg)]
     pub symbols: Vec<String>,
-    /// With --proxy: refuse orders above this notional (price x quantity, or a quote
+    /// With --proxy, refuse orders above this notional (price x quantity, or a quote
     /// quantity), and orders whose notional the request does not show.
     #[arg(long, value_name = "AMOUNT", requires = "proxy", value_parser = notional_arg)]
     pub max_notional: Option<f64>,
