@@ -2,9 +2,9 @@
 # Times whole commands side by side with peer tools, in one run, on this machine.
 # Needs: hyperfine, argon2 (reference C), age (Go), grep, python3 (for argon2-cffi, the
 # optimized C build). Prints the figures that docs/PERFORMANCE.md records.
-# Usage: benches/run.sh [kdf] [start] [mask] [rss] [scan] [grow]   (no argument: all of them)
+# Usage: benches/run.sh [kdf] [start] [mask] [rss] [scan] [grow] [proxy]   (no argument: all of them)
 set -euo pipefail
-sections=" ${*:-kdf start mask rss scan grow} "
+sections=" ${*:-kdf start mask rss scan grow proxy} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vault-target}"
@@ -118,6 +118,25 @@ hyperfine -N --warmup 3 --runs 30 "$(g 1) $V list --json" "$(g 2000) $V list --j
 hyperfine --warmup 3 --runs 30 \
   "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $(g 1) $V rotate bot-00000 --from-stdin" \
   "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $(g 2000) $V rotate bot-00000 --from-stdin"
+fi
+
+if want proxy; then
+echo; echo "== 7. run --proxy: the same signed GET /api/v3/account straight to a stand-in Binance, and through vault's proxy (3 rounds each, side by side)"
+PB="$CARGO_TARGET_DIR/$profile/examples/proxy_bench"
+FILL="$CARGO_TARGET_DIR/$profile/examples/fill_vault"
+mkdir -p "$work/px"
+"$FILL" "$work/px/vault.age" "$work/px/state" 1 "$work/px/id.txt"
+K=00000000mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju9
+S=00000000mdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6
+printf '%s\n%s\n' "$K" "$S" | "$PB" serve > "$work/px/port" & SERVE=$!
+for _ in $(seq 50); do [ -s "$work/px/port" ] && break; sleep 0.1; done
+PORT=$(head -1 "$work/px/port")
+for round in 1 2 3; do
+  printf 'direct  %s\n' "$(EXCHANGE_KEY=$K EXCHANGE_SECRET=$S "$PB" client "http://127.0.0.1:$PORT")"
+  printf 'proxied %s\n' "$(env VAULT_PATH=$work/px/vault.age XDG_STATE_HOME=$work/px/state VAULT_IDENTITY_FILE=$work/px/id.txt \
+    VAULT_BINANCE_BASE_URL=http://127.0.0.1:$PORT "$V" run --proxy --bot bot-00000 --no-mask -- "$PB" client)"
+done
+kill $SERVE
 fi
 
 if want scan; then

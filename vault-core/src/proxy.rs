@@ -451,6 +451,289 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::hmac_sha256;
+
+    const STAND: Creds<'static> = Creds {
+        key: "STANDINKEYmv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8",
+        secret: "STANDINSECRETdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H",
+        passphrase: Some("standinPass"),
+    };
+
+    fn h(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
+    fn signed(v: Verdict) -> Outgoing {
+        match v {
+            Verdict::Signed(o) => o,
+            other => panic!("not forwarded: {other:?}"),
+        }
+    }
+
+    fn header<'a>(o: &'a Outgoing, name: &str) -> &'a str {
+        o.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .expect("header")
+    }
+
+    // Binance's official vector with the signature in the body and part of the parameters in
+    // the query (shared/reference/exchanges.md: "concatenated with NO '&'"): the proxy's
+    // re-signed request carries exactly the signature Binance documents.
+    #[test]
+    fn binance_re_signs_query_plus_body_to_the_official_vector() {
+        let real = Creds {
+            key: "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+            secret: "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j",
+            passphrase: None,
+        };
+        let query = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC";
+        let body_params = "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559";
+        let stand_sig = hex::encode(hmac_sha256(
+            STAND.secret.as_bytes(),
+            format!("{query}{body_params}").as_bytes(),
+        ));
+        let body = format!("{body_params}&signature={stand_sig}");
+        let headers = [
+            h("X-MBX-APIKEY", STAND.key),
+            h("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        let req = Incoming {
+            method: "POST",
+            path: "/api/v3/order",
+            query,
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let rules = Rules {
+            symbols: vec!["LTCBTC".into()],
+            max_notional: Some(1.0),
+            ..Rules::default()
+        };
+        let o = signed(decide(Exchange::Binance, &req, &STAND, &real, &rules));
+        assert_eq!(o.query, query);
+        assert_eq!(
+            String::from_utf8(o.body.clone()).expect("utf-8"),
+            format!("{body_params}&signature=0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77")
+        );
+        assert_eq!(header(&o, "X-MBX-APIKEY"), real.key);
+        assert_eq!(
+            header(&o, "content-type"),
+            "application/x-www-form-urlencoded"
+        );
+    }
+
+    // Binance's official vector with everything in the query (GET/DELETE style).
+    #[test]
+    fn binance_re_signs_a_query_to_the_official_vector() {
+        let real = Creds {
+            key: "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+            secret: "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j",
+            passphrase: None,
+        };
+        let payload = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559";
+        let stand_sig = hex::encode(hmac_sha256(STAND.secret.as_bytes(), payload.as_bytes()));
+        let query = format!("{payload}&signature={stand_sig}");
+        let headers = [h("X-MBX-APIKEY", STAND.key)];
+        let req = Incoming {
+            method: "DELETE",
+            path: "/api/v3/order",
+            query: &query,
+            headers: &headers,
+            body: b"",
+        };
+        let o = signed(decide(
+            Exchange::Binance,
+            &req,
+            &STAND,
+            &real,
+            &Rules::default(),
+        ));
+        assert_eq!(
+            o.query,
+            format!("{payload}&signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71")
+        );
+    }
+
+    // The computed Bybit vector (ccxt = Python hmac = openssl): the key is inside what is
+    // signed, so the real key must be.
+    #[test]
+    fn bybit_re_signs_to_the_reference_vector_with_the_real_key_inside() {
+        let real = Creds {
+            key: "vaultTestKey",
+            secret: "vaultTestSecret",
+            passphrase: None,
+        };
+        let stand_sig = hex::encode(hmac_sha256(
+            STAND.secret.as_bytes(),
+            format!("1700000000000{}5000", STAND.key).as_bytes(),
+        ));
+        let headers = [
+            h("X-BAPI-API-KEY", STAND.key),
+            h("X-BAPI-TIMESTAMP", "1700000000000"),
+            h("X-BAPI-RECV-WINDOW", "5000"),
+            h("X-BAPI-SIGN", &stand_sig),
+        ];
+        let req = Incoming {
+            method: "GET",
+            path: "/v5/user/query-api",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        let o = signed(decide(
+            Exchange::Bybit,
+            &req,
+            &STAND,
+            &real,
+            &Rules::default(),
+        ));
+        assert_eq!(
+            header(&o, "X-BAPI-SIGN"),
+            "22417f73ec55f001061f00800e5a6af8370dc7da446a5dd96e7f1cb62d35f259"
+        );
+        assert_eq!(header(&o, "X-BAPI-API-KEY"), "vaultTestKey");
+        assert_eq!(header(&o, "X-BAPI-TIMESTAMP"), "1700000000000");
+    }
+
+    // The computed OKX vector: key, passphrase and signature are all replaced.
+    #[test]
+    fn okx_re_signs_to_the_reference_vector() {
+        let real = Creds {
+            key: "vaultTestKey",
+            secret: "vaultTestSecret",
+            passphrase: Some("vaultTestPass"),
+        };
+        let ts = "2023-11-14T22:13:20.000Z";
+        let stand_sig = b64(&hmac_sha256(
+            STAND.secret.as_bytes(),
+            format!("{ts}GET/api/v5/account/config").as_bytes(),
+        ));
+        let headers = [
+            h("OK-ACCESS-KEY", STAND.key),
+            h("OK-ACCESS-PASSPHRASE", "standinPass"),
+            h("OK-ACCESS-TIMESTAMP", ts),
+            h("OK-ACCESS-SIGN", &stand_sig),
+        ];
+        let req = Incoming {
+            method: "GET",
+            path: "/api/v5/account/config",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        let o = signed(decide(
+            Exchange::Okx,
+            &req,
+            &STAND,
+            &real,
+            &Rules::default(),
+        ));
+        assert_eq!(
+            header(&o, "OK-ACCESS-SIGN"),
+            "oVRjRxK2rAJ/v5RhRTgIW827YMZ0A/USXIWMosjCpy0="
+        );
+        assert_eq!(header(&o, "OK-ACCESS-KEY"), "vaultTestKey");
+        assert_eq!(header(&o, "OK-ACCESS-PASSPHRASE"), "vaultTestPass");
+        // A wrong stand-in passphrase is not this run's request.
+        let mut bad = headers.clone();
+        bad[1] = h("OK-ACCESS-PASSPHRASE", "guess");
+        let req = Incoming {
+            headers: &bad,
+            ..req
+        };
+        assert!(matches!(
+            decide(Exchange::Okx, &req, &STAND, &real, &Rules::default()),
+            Verdict::Unauthorized(_)
+        ));
+    }
+
+    #[test]
+    fn withdrawals_are_refused_before_anything_else_even_when_allowed() {
+        let headers = [h("X-MBX-APIKEY", STAND.key)];
+        let req = Incoming {
+            method: "POST",
+            path: "/sapi/v1/capital/withdraw/apply",
+            query: "",
+            headers: &headers,
+            body: b"coin=USDT&signature=00",
+        };
+        let rules = Rules {
+            allow: vec![("POST".into(), "/sapi/v1/capital/withdraw/apply".into())],
+            ..Rules::default()
+        };
+        let v = decide(Exchange::Binance, &req, &STAND, &STAND, &rules);
+        assert!(
+            matches!(&v, Verdict::Refused(r) if r.contains("never pass")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn an_order_whose_notional_is_unknown_is_refused_only_under_max_notional() {
+        let body = r#"{"instId":"BTC-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"3"}"#;
+        let ts = "2023-11-14T22:13:20.000Z";
+        let sig = b64(&hmac_sha256(
+            STAND.secret.as_bytes(),
+            format!("{ts}POST/api/v5/trade/order{body}").as_bytes(),
+        ));
+        let headers = [
+            h("OK-ACCESS-KEY", STAND.key),
+            h("OK-ACCESS-PASSPHRASE", "standinPass"),
+            h("OK-ACCESS-TIMESTAMP", ts),
+            h("OK-ACCESS-SIGN", &sig),
+        ];
+        let req = Incoming {
+            method: "POST",
+            path: "/api/v5/trade/order",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        assert!(matches!(
+            decide(Exchange::Okx, &req, &STAND, &STAND, &Rules::default()),
+            Verdict::Signed(_)
+        ));
+        let symbols = Rules {
+            symbols: vec!["BTCUSDT".into()],
+            ..Rules::default()
+        };
+        assert!(matches!(
+            decide(Exchange::Okx, &req, &STAND, &STAND, &symbols),
+            Verdict::Signed(_)
+        ));
+        let capped = Rules {
+            max_notional: Some(1e9),
+            ..Rules::default()
+        };
+        let v = decide(Exchange::Okx, &req, &STAND, &STAND, &capped);
+        assert!(
+            matches!(&v, Verdict::Refused(r) if r.contains("cannot be computed")),
+            "{v:?}"
+        );
+    }
+
+    proptest::proptest! {
+        // Whatever a local process sends, deciding never panics.
+        #[test]
+        fn deciding_never_panics(
+            method in "(GET|POST|DELETE|PUT|[A-Z]{0,6})",
+            path in "(/api/v3/order|/v5/order/create|/api/v5/trade/order|/[ -~]{0,40})",
+            query in "[ -~]{0,80}",
+            hk in proptest::collection::vec("(X-MBX-APIKEY|X-BAPI-API-KEY|X-BAPI-SIGN|X-BAPI-TIMESTAMP|OK-ACCESS-KEY|OK-ACCESS-SIGN|OK-ACCESS-PASSPHRASE|OK-ACCESS-TIMESTAMP|[A-Za-z-]{1,12})", 0..6),
+            hv in proptest::collection::vec("[ -~]{0,70}", 6),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let headers: Vec<(String, String)> = hk.iter().zip(&hv).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let req = Incoming { method: &method, path: &path, query: &query, headers: &headers, body: &body };
+            let rules = Rules { allow: vec![], symbols: vec!["BTCUSDT".into()], max_notional: Some(10.0) };
+            for ex in Exchange::ALL {
+                let _ = decide(ex, &req, &STAND, &STAND, &rules);
+                let _ = decide(ex, &req, &STAND, &STAND, &Rules::default());
+            }
+        }
+    }
 
     #[test]
     fn symbols_in_every_notation_normalize_alike() {
