@@ -650,6 +650,34 @@ mod tests {
     }
 
     #[test]
+    fn allow_adds_an_endpoint_to_the_allow_list() {
+        let q = "timestamp=1";
+        let sig = hex::encode(hmac_sha256(STAND.secret.as_bytes(), q.as_bytes()));
+        let query = format!("{q}&signature={sig}");
+        let headers = [h("X-MBX-APIKEY", STAND.key)];
+        let req = Incoming {
+            method: "GET",
+            path: "/sapi/v1/account/status",
+            query: &query,
+            headers: &headers,
+            body: b"",
+        };
+        let v = decide(Exchange::Binance, &req, &STAND, &STAND, &Rules::default());
+        assert!(
+            matches!(&v, Verdict::Refused(r) if r.contains("--allow GET:/sapi/v1/account/status")),
+            "{v:?}"
+        );
+        let rules = Rules {
+            allow: vec![("GET".into(), "/sapi/v1/account/status".into())],
+            ..Rules::default()
+        };
+        assert!(matches!(
+            decide(Exchange::Binance, &req, &STAND, &STAND, &rules),
+            Verdict::Signed(_)
+        ));
+    }
+
+    #[test]
     fn withdrawals_are_refused_before_anything_else_even_when_allowed() {
         let headers = [h("X-MBX-APIKEY", STAND.key)];
         let req = Incoming {

@@ -26,6 +26,9 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: u64 = 1024 * 1024;
 /// The most an exchange's answer may be (a full exchangeInfo is ~15 MB).
 const MAX_ANSWER: u64 = 64 * 1024 * 1024;
+/// Connections served at once (a bot uses a handful); more are closed at once, so a local
+/// process cannot make the supervisor spawn threads without bound.
+const MAX_CONNECTIONS: usize = 256;
 
 /// Where requests go: each of the exchange's hosts over HTTPS, or all of them to the
 /// exchange's `VAULT_<EX>_BASE_URL` (checked like `verify`'s).
@@ -88,11 +91,24 @@ pub(crate) fn start(
     std::thread::Builder::new()
         .name("vault-proxy".into())
         .spawn(move || {
+            let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             for conn in listener.incoming().flatten() {
-                let st = Arc::clone(&st);
-                let _ = std::thread::Builder::new()
+                use std::sync::atomic::Ordering;
+                if open.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    open.fetch_sub(1, Ordering::SeqCst);
+                    drop(conn);
+                    continue;
+                }
+                let (st, open) = (Arc::clone(&st), Arc::clone(&open));
+                let spawned = std::thread::Builder::new()
                     .name("vault-proxy-conn".into())
-                    .spawn(move || serve(conn, &st));
+                    .spawn(move || {
+                        serve(conn, &st);
+                        open.fetch_sub(1, Ordering::SeqCst);
+                    });
+                if spawned.is_err() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
             }
         })
         .map_err(|e| CliError::other(format!("cannot start the signing proxy: {e}")))?;
