@@ -168,6 +168,123 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Shell completions.
     Completions(CompletionsArgs),
+    /// Many bot hosts, one operator, on OpenBao (docs/FLEET.md).
+    #[command(subcommand)]
+    Fleet(FleetCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCmd {
+    /// Record the fleet in the vault; enable the KV v2 mount and AppRole in OpenBao if missing.
+    Init(FleetInitArgs),
+    /// Bot hosts: a read-only policy and an AppRole role each.
+    #[command(subcommand)]
+    Host(FleetHostCmd),
+    /// Say which host runs a bot.
+    Assign(FleetAssignArgs),
+    /// Take a bot off its host (`push` then deletes its key from OpenBao).
+    Unassign(FleetUnassignArgs),
+    /// Write each assigned active bot to OpenBao, destroy older versions, delete the rest.
+    Push(FleetPushArgs),
+    /// Hosts, their bots, and whether OpenBao holds each one's current key.
+    Status(FleetStatusArgs),
+    /// On a bot host: unwrap the secret id `host add` printed and write a 0600 host credential.
+    Enrol(FleetEnrolArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetHostCmd {
+    /// Add a host: its policy, its AppRole role, and a wrapped single-use secret id (15 min).
+    Add(FleetHostAddArgs),
+    /// Remove a host: its secret ids, role, policy and every key stored for it.
+    Remove(FleetHostRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetInitArgs {
+    /// An OpenBao address (repeat for each node of a cluster; tried in order).
+    #[arg(long = "addr", value_name = "URL", required = true, value_parser = url_arg)]
+    pub addr: Vec<String>,
+    /// The KV v2 mount that holds the bots' keys.
+    #[arg(long, default_value = "vault-fleet", value_parser = bot_arg)]
+    pub mount: String,
+    /// The AppRole auth mount.
+    #[arg(long, default_value = "approle", value_parser = bot_arg)]
+    pub approle: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetHostAddArgs {
+    /// The host's name (like a bot name).
+    #[arg(value_parser = bot_arg)]
+    pub host: String,
+    /// Bind the host's login and tokens to this CIDR (repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = ip_arg)]
+    pub cidr: Vec<String>,
+    /// Print JSON: {"host", "addr", "role_id", "wrapped_secret_id"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetHostRemoveArgs {
+    /// The host's name.
+    #[arg(value_parser = bot_arg)]
+    pub host: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetAssignArgs {
+    /// The bot.
+    #[arg(value_parser = bot_arg)]
+    pub bot: String,
+    /// The host that runs it.
+    #[arg(value_parser = bot_arg)]
+    pub host: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetUnassignArgs {
+    /// The bot.
+    #[arg(value_parser = bot_arg)]
+    pub bot: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetPushArgs {
+    /// Say what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetStatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetEnrolArgs {
+    /// An OpenBao address (repeat for each node; tried in order).
+    #[arg(long = "addr", value_name = "URL", required = true, value_parser = url_arg)]
+    pub addr: Vec<String>,
+    /// The role id `vault fleet host add` printed.
+    #[arg(long, value_name = "ID")]
+    pub role_id: String,
+    /// The wrapped secret id `vault fleet host add` printed (single-use, 15 min); `-` reads
+    /// it from stdin, which keeps it out of the process list.
+    #[arg(long, value_name = "TOKEN")]
+    pub wrapped_secret_id: String,
+    /// Where to write the host credential (0600; must not exist).
+    #[arg(long, value_name = "PATH")]
+    pub to: PathBuf,
+    /// The KV v2 mount of the fleet.
+    #[arg(long, default_value = "vault-fleet", value_parser = bot_arg)]
+    pub mount: String,
+    /// The AppRole auth mount.
+    #[arg(long, default_value = "approle", value_parser = bot_arg)]
+    pub approle: String,
 }
 
 /// An exchange by its ccxt id (`gateio`, `okex` and `coinbaseadvanced` are accepted too).
@@ -238,6 +355,21 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
 /// An IPv4/IPv6 address or CIDR block that is an allow-list entry (not 0.0.0.0/0).
 fn ip_arg(s: &str) -> Result<String, String> {
     vault_core::model::validate_ip(s).map_err(|e| e.to_string())
+}
+
+/// An OpenBao address: `http(s)://host[:port]`, no path.
+fn url_arg(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("{s:?} is not an address; use e.g. https://bao.example.com:8200"))?;
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+        return Err(format!(
+            "{s:?} is not an address; use e.g. https://bao.example.com:8200"
+        ));
+    }
+    Ok(s.trim_end_matches('/').to_string())
 }
 
 /// `--allow METHOD:PATH`: an HTTP method and an absolute path, no query.
@@ -580,6 +712,15 @@ pub struct RunArgs {
     /// quantity), and orders whose notional the request does not show.
     #[arg(long, value_name = "AMOUNT", requires = "proxy", value_parser = notional_arg)]
     pub max_notional: Option<f64>,
+    /// On a fleet host: read the bot from OpenBao with this host credential (`vault fleet
+    /// enrol`) instead of a vault file; needs --bot. Env: VAULT_HOST_CREDENTIAL.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "VAULT_HOST_CREDENTIAL",
+        hide_env_values = true
+    )]
+    pub host_credential: Option<PathBuf>,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,

@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 #![allow(missing_docs)]
 
+mod bao;
 mod cli;
 mod cmd;
 mod ctx;
@@ -115,5 +116,6 @@ fn run(cli: Cli) -> CliResult<i32> {
         Command::Export(a) => cmd::export::body(&ctx, &a.to),
         Command::Doctor(a) => cmd::doctor::run(&ctx, a.json),
         Command::Completions(a) => cmd::completions::run(a.shell),
+        Command::Fleet(c) => cmd::fleet::run(&ctx, c),
     }
 }

@@ -50,7 +50,8 @@ pub use exchange::Exchange;
 pub use format::{Header, KeyringSlot, KeyringStore, PassphraseSlot, Slot};
 pub use kdf::KdfParams;
 pub use model::{
-    Bot, BotStatus, EnvProfile, NewBot, NewKey, Scope, Status, VerifyResult, Withdrawals,
+    Bot, BotStatus, EnvProfile, Fleet, FleetHost, NewBot, NewKey, Scope, Status, VerifyResult,
+    Withdrawals,
 };
 pub use secret::{new_keyring_key, SecretValue};
 pub use vault::{

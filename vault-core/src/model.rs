@@ -316,6 +316,31 @@ pub(crate) struct Body {
     /// Files written by `identity export` / `export --age`, for audit's permission check.
     #[serde(default)]
     pub exported_files: Vec<String>,
+    /// The fleet on OpenBao (`vault fleet init`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<Fleet>,
+}
+
+/// Where the fleet lives in OpenBao and which host runs which bot (no token, no secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fleet {
+    /// OpenBao addresses, tried in order.
+    pub addr: Vec<String>,
+    /// The KV v2 mount.
+    pub mount: String,
+    /// The AppRole auth mount.
+    pub approle: String,
+    /// Hosts, by name.
+    pub hosts: BTreeMap<String, FleetHost>,
+    /// Bot -> host.
+    pub assign: BTreeMap<String, String>,
+}
+
+/// One bot host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetHost {
+    /// CIDRs its AppRole login and tokens are bound to (empty: none).
+    pub cidr: Vec<String>,
 }
 
 /// Checks a bot name: 1-64 of `a-z 0-9 _ -`, starting with a letter or digit.

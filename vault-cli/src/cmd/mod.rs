@@ -6,6 +6,7 @@ pub mod audit;
 pub mod completions;
 pub mod doctor;
 pub mod export;
+pub mod fleet;
 pub mod import;
 pub mod init;
 pub mod keyring;

@@ -90,6 +90,28 @@ fn choose_bot<'a>(v: &'a vault_core::Vault, wanted: Option<&str>) -> CliResult<&
     }
 }
 
+/// Where the bot came from: the local vault, or (a fleet host) OpenBao. Only the vault has
+/// an audit log.
+enum Source {
+    Vault(Box<vault_core::Vault>),
+    Host(Box<Bot>),
+}
+
+impl Source {
+    fn log_only(&self, op: &str, bot: Option<&str>, detail: Option<String>) -> CliResult<()> {
+        match self {
+            Source::Vault(v) => Ok(v.log_only(op, bot, detail)?),
+            Source::Host(_) => Ok(()),
+        }
+    }
+    fn log_handle(&self) -> Option<vault_core::LogHandle> {
+        match self {
+            Source::Vault(v) => Some(v.log_handle()),
+            Source::Host(_) => None,
+        }
+    }
+}
+
 /// The env values the child gets, and the freqtrade config it may get instead.
 struct Delivery {
     env: Vec<(String, SecretValue)>,
@@ -230,10 +252,27 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
         Some(u) => Some(os::account(u)?),
         None => None,
     };
-    let v = ctx.open()?;
-    let bot = choose_bot(&v, a.bot.as_deref())?;
+    // The bot comes from the vault, or on a fleet host from OpenBao (no vault file there).
+    let source = match &a.host_credential {
+        Some(p) => {
+            let name = a.bot.as_deref().ok_or_else(|| {
+                CliError::usage("--host-credential needs --bot BOT (or VAULT_BOT)")
+            })?;
+            let creds_dir = crate::cli::env_path("CREDENTIALS_DIRECTORY");
+            Source::Host(Box::new(super::fleet::fetch_bot(
+                p,
+                name,
+                creds_dir.as_deref(),
+            )?))
+        }
+        None => Source::Vault(Box::new(ctx.open()?)),
+    };
+    let bot = match &source {
+        Source::Vault(v) => choose_bot(v, a.bot.as_deref())?,
+        Source::Host(b) => b,
+    };
     if let Some(why) = policy::run_refusal(bot) {
-        v.log_only("run-refused", Some(&bot.name), Some(why.clone()))?;
+        source.log_only("run-refused", Some(&bot.name), Some(why.clone()))?;
         return Err(CliError::new(code::REFUSED, format!("refused: {why}")));
     }
     for f in policy::evaluate(bot, jiff::Timestamp::now()) {
@@ -257,7 +296,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
         .ok_or_else(|| CliError::new(code::REFUSED, format!("{} is revoked", bot.name)))?;
     // --proxy: the child gets stand-ins; the real key stays here, in the proxy.
     let proxied = if a.proxy {
-        Some(start_proxy(&v, bot, real, &a)?)
+        Some(start_proxy(source.log_handle(), bot, real, &a)?)
     } else {
         None
     };
@@ -281,7 +320,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
         Vec::new()
     };
     let bot_name = bot.name.clone();
-    v.log_only(
+    source.log_only(
         "run",
         Some(&bot_name),
         Some(format!(
@@ -299,9 +338,9 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
         ));
     }
     // Kept past the vault to log the bot's exit status (the log key only).
-    let log = v.log_handle();
+    let log = source.log_handle();
     // The identity and every other bot's secrets are dropped (zeroized) here.
-    drop(v);
+    drop(source);
 
     let config_fd = match &delivery.config_json {
         Some(text) => Some(os::config_fd(text)?),
@@ -357,7 +396,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
         Ok(code) => format!("exit {code}"),
         Err(e) => format!("failed to start (exit {})", e.code),
     };
-    if let Err(e) = log.append("run-exit", Some(&bot_name), Some(detail)) {
+    if let Some(Err(e)) = log.map(|l| l.append("run-exit", Some(&bot_name), Some(detail))) {
         output::warn(&format!("could not log the run's exit status: {e}"));
     }
     let status = status?;
@@ -368,7 +407,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
 
 /// Starts the signing proxy for `bot` and returns its URL and the child's stand-ins.
 fn start_proxy(
-    v: &vault_core::Vault,
+    log: Option<vault_core::LogHandle>,
     bot: &Bot,
     real: &StoredCredentials,
     a: &RunArgs,
@@ -408,7 +447,7 @@ fn start_proxy(
         standin.clone(),
         rules,
         proxy::Upstream { base_override },
-        v.log_handle(),
+        log,
         bot.name.clone(),
     )?;
     Ok((running.url, standin))

@@ -332,6 +332,14 @@ let body = &mut d.body;
         })
     }
 
+    /// Replaces the fleet record (`vault fleet ...`); `None` removes it.
+    pub fn set_fleet(&mut self, fleet: Option<crate::model::Fleet>, op: &str) -> Result<()> {
+        self.commit(Change::vault(op), |d| {
+            d.body.fleet = fleet;
+            Ok(())
+        })
+    }
+
     /// Records a verify result (bound to the current key's fingerprint).
     pub fn record_verify(&mut self, name: &str, result: VerifyResult) -> Result<()> {
         self.commit(Change::new("verify", Some(name), None), |d| {

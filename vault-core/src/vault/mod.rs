@@ -172,6 +172,7 @@ impl Vault {
             bots: BTreeMap::new(),
             retired_fingerprints: vec![],
             exported_files: vec![],
+            fleet: None,
         };
         let mut v = Vault {
             path: path.to_path_buf(),
@@ -250,6 +251,10 @@ impl Vault {
             .bots
             .get(name)
             .ok_or_else(|| Error::NoSuchBot(name.to_string()))
+    }
+    /// The fleet record, if `vault fleet init` made one.
+    pub fn fleet(&self) -> Option<&crate::model::Fleet> {
+        self.body.fleet.as_ref()
     }
     /// Files this vault exported.
     pub fn exported_files(&self) -> &[String] {

@@ -44,7 +44,7 @@ struct State {
     rules: Rules,
     upstream: Upstream,
     agent: ureq::Agent,
-    log: LogHandle,
+    log: Option<LogHandle>,
     bot: String,
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn start(
     standin: StoredCredentials,
     rules: Rules,
     upstream: Upstream,
-    log: LogHandle,
+    log: Option<LogHandle>,
     bot: String,
 ) -> CliResult<Running> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| {
@@ -338,7 +338,9 @@ fn handle(st: &State, req: &Req) -> Answer {
 /// One audit-log line per refusal; the reason never holds a secret or a query string.
 fn log_refusal(st: &State, op: &str, why: &str) {
     let shown: String = why.chars().take(400).collect();
-    let _ = st.log.append(op, Some(&st.bot), Some(shown));
+    if let Some(log) = &st.log {
+        let _ = log.append(op, Some(&st.bot), Some(shown));
+    }
 }
 
 fn forward<'a>(
