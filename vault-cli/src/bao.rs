@@ -197,6 +197,12 @@ impl Bao {
             } else {
                 String::new()
             };
+            // A standby that redirects to the active node: ask the next address (the active
+            // node is one of ours; a Location header is not followed anywhere).
+            if (300..400).contains(&status) {
+                why.push(format!("{addr}: standby (HTTP {status} to the active node)"));
+                continue;
+            }
             // Sealed, standby without an active node, or otherwise unavailable: next address.
             if status >= 500
                 || errs.contains("sealed")
