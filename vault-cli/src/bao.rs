@@ -200,7 +200,9 @@ impl Bao {
             // A standby that redirects to the active node: ask the next address (the active
             // node is one of ours; a Location header is not followed anywhere).
             if (300..400).contains(&status) {
-                why.push(format!("{addr}: standby (HTTP {status} to the active node)"));
+                why.push(format!(
+                    "{addr}: standby (HTTP {status} to the active node)"
+                ));
                 continue;
             }
             // Sealed, standby without an active node, or otherwise unavailable: next address.
@@ -290,5 +292,94 @@ fn parse(text: &str) -> Value {
         Value::Null
     } else {
         serde_json::from_str(text).unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    /// A stand-in for an OpenBao node that answers the first `upgrading` requests with KV's
+    /// "upgrading" error (which a real server gives only for a moment after a mount is
+    /// enabled, not on demand), then 200.
+    fn flaky_node(upgrading: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = format!("http://{}", l.local_addr().expect("addr"));
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming().flatten() {
+                let mut r = BufReader::new(conn.try_clone().expect("clone"));
+                let mut line = String::new();
+                while r.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let (status, body) = if n < upgrading {
+                    (
+                        "400 Bad Request",
+                        r#"{"errors":["Upgrading from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service shortly."]}"#,
+                    )
+                } else {
+                    ("200 OK", r#"{"data":{"keys":["a"]}}"#)
+                };
+                let mut c = conn;
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (addr, seen)
+    }
+
+    #[test]
+    fn kv_upgrading_answers_right_after_a_mount_is_enabled_are_retried() {
+        let (addr, seen) = flaky_node(3);
+        let bao = Bao::new(&[addr], None);
+        let a = bao
+            .call("GET", "vault-fleet/metadata/h?list=true", None)
+            .expect("answer");
+        assert_eq!(a.status, 200);
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn kv_upgrading_for_longer_than_the_bound_is_returned_not_retried_forever() {
+        let (addr, _) = flaky_node(usize::MAX);
+        let bao = Bao::new(&[addr], None);
+        let t = Instant::now();
+        let a = bao.call("GET", "x", None).expect("answer");
+        assert_eq!(a.status, 400);
+        assert!(a.errors().contains("Upgrading"));
+        assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn every_address_down_is_exit_8_naming_each() {
+        let ports: Vec<u16> = (0..2)
+            .map(|_| {
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .expect("bind")
+                    .local_addr()
+                    .expect("addr")
+                    .port()
+            })
+            .collect();
+        let addrs: Vec<String> = ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect();
+        let e = Bao::new(&addrs, None)
+            .call("GET", "sys/health", None)
+            .err()
+            .expect("error");
+        assert_eq!(e.code, UNREACHABLE);
+        for a in &addrs {
+            assert!(e.message.contains(a.as_str()), "{}", e.message);
+        }
     }
 }
