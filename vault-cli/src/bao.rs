@@ -55,22 +55,50 @@ fn timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
+/// The CA certificates in `BAO_CACERT` / `VAULT_CACERT` (PEM), for a private OpenBao CA;
+/// without either, the Mozilla roots (webpki) verify the server.
+fn roots() -> CliResult<ureq::tls::RootCerts> {
+    let Some((var, path)) = ["BAO_CACERT", "VAULT_CACERT"]
+        .iter()
+        .find_map(|v| std::env::var_os(v).map(|p| (*v, std::path::PathBuf::from(p))))
+    else {
+        return Ok(ureq::tls::RootCerts::WebPki);
+    };
+    let pem = std::fs::read(&path)
+        .map_err(|e| CliError::other(format!("{var}: cannot read {}: {e}", path.display())))?;
+    let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+        .filter_map(|i| match i {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(CliError::other(format!(
+            "{var}: {} holds no PEM certificate; give the CA that signed OpenBao's certificate",
+            path.display()
+        )));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
 impl Bao {
-    pub fn new(addrs: &[String], token: Option<Zeroizing<String>>) -> Bao {
+    pub fn new(addrs: &[String], token: Option<Zeroizing<String>>) -> CliResult<Bao> {
+        let tls = ureq::tls::TlsConfig::builder().root_certs(roots()?).build();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout()))
             .max_redirects(0)
             .http_status_as_error(false)
+            .tls_config(tls)
             .build()
             .into();
-        Bao {
+        Ok(Bao {
             addrs: addrs
                 .iter()
                 .map(|a| a.trim_end_matches('/').to_string())
                 .collect(),
             token,
             agent,
-        }
+        })
     }
 
     pub fn set_token(&mut self, token: Option<Zeroizing<String>>) {
@@ -339,7 +367,7 @@ mod tests {
     #[test]
     fn kv_upgrading_answers_right_after_a_mount_is_enabled_are_retried() {
         let (addr, seen) = flaky_node(3);
-        let bao = Bao::new(&[addr], None);
+        let bao = Bao::new(&[addr], None).expect("client");
         let a = bao
             .call("GET", "vault-fleet/metadata/h?list=true", None)
             .expect("answer");
@@ -350,7 +378,7 @@ mod tests {
     #[test]
     fn kv_upgrading_for_longer_than_the_bound_is_returned_not_retried_forever() {
         let (addr, _) = flaky_node(usize::MAX);
-        let bao = Bao::new(&[addr], None);
+        let bao = Bao::new(&[addr], None).expect("client");
         let t = Instant::now();
         let a = bao.call("GET", "x", None).expect("answer");
         assert_eq!(a.status, 400);
@@ -374,6 +402,7 @@ mod tests {
             .map(|p| format!("http://127.0.0.1:{p}"))
             .collect();
         let e = Bao::new(&addrs, None)
+            .expect("client")
             .call("GET", "sys/health", None)
             .err()
             .expect("error");

@@ -48,7 +48,7 @@ fn need_fleet(v: &vault_core::Vault) -> CliResult<Fleet> {
 }
 
 fn operator(f: &Fleet) -> CliResult<Bao> {
-    Ok(Bao::new(&f.addr, Some(Bao::operator_token()?)))
+    Bao::new(&f.addr, Some(Bao::operator_token()?))
 }
 
 fn policy_name(f: &Fleet, host: &str) -> String {
@@ -518,7 +518,7 @@ fn enrol(
     } else {
         Zeroizing::new(wrapped.to_string())
     };
-    let bao = Bao::new(addr, None);
+    let bao = Bao::new(addr, None)?;
     // Check what the wrapping token wraps before unwrapping it: it must be a secret id of an
     // AppRole role under our AppRole mount, not anything else someone handed us.
     let lookup = bao.call(
@@ -549,7 +549,7 @@ fn enrol(
             )
         })?
         .to_string();
-    let mut unwrapper = Bao::new(addr, Some(wrapped));
+    let mut unwrapper = Bao::new(addr, Some(wrapped))?;
     let (status, text) = unwrapper.raw("POST", "sys/wrapping/unwrap", Some("{}"), &[])?;
     unwrapper.set_token(None);
     #[derive(Deserialize)]
@@ -613,7 +613,7 @@ fn write_private_new(to: &Path, bytes: &[u8]) -> CliResult<()> {
 
 /// AppRole login with the host credential: a token, or exit 3 when refused.
 fn login(c: &HostCredential) -> CliResult<Zeroizing<String>> {
-    let bao = Bao::new(&c.addr, None);
+    let bao = Bao::new(&c.addr, None)?;
     let body = Zeroizing::new(
         json!({"role_id": c.role_id, "secret_id": c.secret_id.expose()}).to_string(),
     );
@@ -644,8 +644,9 @@ fn login(c: &HostCredential) -> CliResult<Zeroizing<String>> {
 }
 
 fn revoke(c: &HostCredential, token: Zeroizing<String>) {
-    let bao = Bao::new(&c.addr, Some(token));
-    let _ = bao.call_with("POST", "auth/token/revoke-self", Some("{}"), &[]);
+    if let Ok(bao) = Bao::new(&c.addr, Some(token)) {
+        let _ = bao.call_with("POST", "auth/token/revoke-self", Some("{}"), &[]);
+    }
 }
 
 /// `vault run --host-credential PATH --bot BOT`: log in, read the bot, revoke the token.
@@ -664,7 +665,7 @@ pub fn fetch_bot(cred_path: &Path, bot: &str, credentials_dir: Option<&Path>) ->
     drop(bytes);
     vault_core::model::validate_bot_name(bot)?;
     let token = login(&cred)?;
-    let bao = Bao::new(&cred.addr, Some(token.clone()));
+    let bao = Bao::new(&cred.addr, Some(token.clone()))?;
     let got = bao.raw(
         "GET",
         &format!("{}/data/{}/{bot}", cred.mount, cred.host),
