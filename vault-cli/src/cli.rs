@@ -713,7 +713,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "AMOUNT", requires = "proxy", value_parser = notional_arg)]
     pub max_notional: Option<f64>,
     /// On a fleet host: read the bot from OpenBao with this host credential (`vault fleet
-    /// enrol`) instead of a vault file; needs --bot. Env: VAULT_HOST_CREDENTIAL.
+    /// enrol`) instead of a vault file; needs --bot.
     #[arg(
         long,
         value_name = "PATH",
