@@ -147,6 +147,8 @@ fn enrol(c: &Cli, addrs: &[&str], host: &str) -> PathBuf {
     let first = addrs[0];
     let out = ok(op(c, first, &["fleet", "host", "add", host, "--json"]));
     let j: Value = serde_json::from_str(out.trim()).expect(&out);
+    let errors = vault_tests::schema::check(&vault_tests::schema::load("fleet-host-add"), &j);
+    assert!(errors.is_empty(), "fleet host add --json: {errors:?}");
     let cred = c.sb.path().join(format!("{host}.cred.json"));
     let mut cmd = host_cmd(c);
     cmd.args(["fleet", "enrol"]);
@@ -242,6 +244,24 @@ fn a_host_runs_only_its_own_bots_from_openbao_and_only_the_current_key_is_stored
         .map(|e| e.file_name())
         .collect();
     assert_eq!(before, after, "the host wrote something to disk");
+    // With --proxy the host's bot gets stand-ins; the real key stays in `vault`.
+    let mut cmd = host_cmd(&c);
+    cmd.args(["run", "--no-mask", "--proxy", "--host-credential"])
+        .arg(&cred1)
+        .args([
+            "--bot",
+            "alpha",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$EXCHANGE_KEY $VAULT_PROXY_URL\"",
+        ]);
+    let (code, out, err) = c.run_with(cmd, "");
+    assert_eq!(code, 0, "{out}{err}");
+    let (standin, url) = out.trim().split_once(' ').expect(&out);
+    assert_eq!(standin.len(), KEY.len());
+    assert_ne!(standin, KEY);
+    assert!(url.starts_with("http://127.0.0.1:"), "{out}");
     // Another host's bot: exit 6, nothing runs.
     let marker = c.sb.path().join("ran");
     let (code, _, err) = run_on_host(&c, &cred1, "beta", &format!("touch {}", marker.display()));
@@ -319,6 +339,8 @@ fn a_host_runs_only_its_own_bots_from_openbao_and_only_the_current_key_is_stored
     let status: Value =
         serde_json::from_str(ok(op(&c, a, &["fleet", "status", "--json"])).trim()).expect("json");
     assert_eq!(status["hosts"][0]["bots"][0]["current"], true, "{status}");
+    let errors = vault_tests::schema::check(&vault_tests::schema::load("fleet-status"), &status);
+    assert!(errors.is_empty(), "fleet status --json: {errors:?}");
 
     // Revoked and unassigned bots are deleted with all their versions.
     ok(c.run(&["revoke", "alpha"], ""));
