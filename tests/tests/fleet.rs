@@ -234,7 +234,15 @@ fn a_host_runs_only_its_own_bots_from_openbao_and_only_the_current_key_is_stored
         .flatten()
         .map(|e| e.file_name())
         .collect();
-    let (code, out, err) = run_on_host(&c, &cred1, "alpha", "echo \"$EXCHANGE_KEY\"; env | grep -c -E 'VAULT_HOST_CREDENTIAL|BAO_TOKEN|VAULT_TOKEN' || true");
+    // The credential given through VAULT_HOST_CREDENTIAL, with operator tokens in the
+    // environment too: none of them may reach the child.
+    let mut cmd = host_cmd(&c);
+    cmd.env("VAULT_HOST_CREDENTIAL", &cred1)
+        .env("BAO_TOKEN", "s.canary-token")
+        .env("VAULT_TOKEN", "s.canary-token")
+        .args(["run", "--no-mask", "--bot", "alpha", "--", "sh", "-c"])
+        .arg("echo \"$EXCHANGE_KEY\"; env | grep -c -E 'VAULT_HOST_CREDENTIAL|BAO_TOKEN|VAULT_TOKEN|canary' || true");
+    let (code, out, err) = c.run_with(cmd, "");
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.lines().next(), Some(KEY), "{out}");
     assert_eq!(out.lines().nth(1), Some("0"), "{out}");

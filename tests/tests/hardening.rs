@@ -397,8 +397,9 @@ fn run_without_user_still_removes_every_credential_variable() {
     let mut cmd = c.cmd();
     let creds = c.sb.path().join("creds");
     std::fs::create_dir(&creds).expect("mkdir");
+    // VAULT_HOST_CREDENTIAL would make this a fleet-host run; its removal from the child is
+    // tested in tests/fleet.rs, where it is set for real.
     cmd.env("CREDENTIALS_DIRECTORY", &creds)
-        .env("VAULT_HOST_CREDENTIAL", "/x")
         .env("BAO_TOKEN", "s.canary")
         .env("VAULT_TOKEN", "s.canary")
         .args(["run", "--", "env"]);

@@ -303,7 +303,7 @@ fn nothing_worked(tried: &[String], on_tty: bool) -> CliError {
 /// Reads an identity file (owner-only, or in systemd's $CREDENTIALS_DIRECTORY).
 pub fn read_identity(path: &std::path::Path) -> CliResult<SecretString> {
     let bytes = zeroize::Zeroizing::new(
-        vault_core::store::read_secure_in(
+        vault_core::files::read_secure_in(
             path,
             crate::cli::env_path("CREDENTIALS_DIRECTORY").as_deref(),
         )

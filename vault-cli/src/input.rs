@@ -21,7 +21,7 @@ pub fn has_tty() -> bool {
 /// First line of a 0600 passphrase file, trailing newline stripped.
 pub fn read_passphrase_file(path: &Path) -> CliResult<SecretString> {
     let bytes = Zeroizing::new(
-        vault_core::store::read_secure_in(
+        vault_core::files::read_secure_in(
             path,
             crate::cli::env_path("CREDENTIALS_DIRECTORY").as_deref(),
         )

@@ -85,7 +85,7 @@ fn native_store(store: KeyringStore) -> Result<Arc<CredentialStore>, String> {
 #[cfg(target_os = "linux")]
 fn secret_service() -> Result<Arc<CredentialStore>, String> {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
-        && !std::path::Path::new(&format!("/run/user/{}/bus", vault_core::store::euid())).exists()
+        && !std::path::Path::new(&format!("/run/user/{}/bus", vault_core::files::euid())).exists()
     {
         return Err("no D-Bus session bus here (a server?), so no Secret Service; use `vault keyring enable --store keyutils`".into());
     }

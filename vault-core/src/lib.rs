@@ -15,15 +15,23 @@
 //! - `vault/`: the façade. `file` reads and unlocks, `txn` is the one write transaction,
 //!   `bots` and `slots` are the operations, and `crypto` holds the keys and the age body.
 //! - `format` (private; public with the `internals` feature): the bytes of the file.
-//! - `store`: the filesystem rules (no-follow opens, permissions, atomic writes, locks, the
-//!   generation record). `audit_log`: the hash-chained log.
+//! - `store` (private; public with `internals`): the filesystem rules (no-follow opens,
+//!   permissions, atomic writes, locks, the generation record); [`files`] re-exports the few
+//!   a program needs. `audit_log` (likewise): the hash-chained log, read through
+//!   [`Vault::verify_log`].
 //! - `model`, `exchange`, `policy`, `verify`: bots, exchanges, the rules, and asking the
 //!   exchange. `env`: the variables a bot gets. `mask`: output masking. `kdf`: Argon2id.
 //!   `jsonc`: freqtrade's JSON-with-comments. `proxy`: the rules of `vault run --proxy`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+/// The hash-chained audit log. Public only with the `internals` feature (tests); programs read
+/// it through [`Vault::verify_log`] and [`LogEntry`].
+#[cfg(feature = "internals")]
 pub mod audit_log;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code)]
+mod audit_log;
 pub mod env;
 mod error;
 pub mod exchange;
@@ -40,10 +48,25 @@ pub mod model;
 pub mod policy;
 pub mod proxy;
 mod secret;
+/// The filesystem rules. Public only with the `internals` feature (tests); what a program
+/// needs for its own files is in [`files`].
+#[cfg(feature = "internals")]
 pub mod store;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code)]
+mod store;
+
+/// Owner-only files, read and written by the vault's own rules (no-follow opens, 0600,
+/// atomic replace), for the caller's files: identity exports, edited configs, credentials.
+pub mod files {
+    #[cfg(unix)]
+    pub use crate::store::euid;
+    pub use crate::store::{atomic_write, check_permissions, read_secure_in, write_new_private};
+}
 mod vault;
 pub mod verify;
 
+pub use audit_log::{Entry as LogEntry, Verified as VerifiedLog};
 pub use env::Credentials;
 pub use error::{Error, ErrorKind, Result};
 pub use exchange::Exchange;

@@ -25,7 +25,7 @@ fn check_file(path: &Path, what: &str, out: &mut Vec<Finding>) {
     match std::fs::symlink_metadata(path) {
         Err(_) => {}
         Ok(meta) => {
-            if let Err(e) = vault_core::store::check_permissions(path, &meta) {
+            if let Err(e) = vault_core::files::check_permissions(path, &meta) {
                 out.push(vault_finding(
                     Severity::Critical,
                     "file-readable-by-others",

@@ -17,7 +17,7 @@ pub fn identity(ctx: &Ctx, to: &Path) -> CliResult<i32> {
         v.recipient(),
         v.identity_secret().expose_secret()
     ));
-    vault_core::store::write_new_private(to, text.as_bytes())?;
+    vault_core::files::write_new_private(to, text.as_bytes())?;
     v.remember_export(to, "identity-export")?;
     output::out(&format!(
         "wrote the vault's identity to {} (mode 0600)",
@@ -30,7 +30,7 @@ pub fn identity(ctx: &Ctx, to: &Path) -> CliResult<i32> {
 pub fn body(ctx: &Ctx, to: &Path) -> CliResult<i32> {
     let mut v = ctx.open()?;
     let bytes = v.export_age()?;
-    vault_core::store::write_new_private(to, &bytes)?;
+    vault_core::files::write_new_private(to, &bytes)?;
     v.remember_export(to, "export")?;
     output::out(&format!(
         "wrote the vault body to {} as a standard age file; read it with `age -d -i IDENTITY {}`",

@@ -652,7 +652,7 @@ fn revoke(c: &HostCredential, token: Zeroizing<String>) {
 /// `vault run --host-credential PATH --bot BOT`: log in, read the bot, revoke the token.
 /// Nothing touches the disk.
 pub fn fetch_bot(cred_path: &Path, bot: &str, credentials_dir: Option<&Path>) -> CliResult<Bot> {
-    let bytes = Zeroizing::new(vault_core::store::read_secure_in(
+    let bytes = Zeroizing::new(vault_core::files::read_secure_in(
         cred_path,
         credentials_dir,
     )?);

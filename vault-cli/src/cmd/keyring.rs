@@ -42,7 +42,7 @@ const HERE: &str = if cfg!(target_os = "linux") {
 
 #[cfg(target_os = "linux")]
 fn default_store() -> CliResult<KeyringStore> {
-    let user_bus = format!("/run/user/{}/bus", vault_core::store::euid());
+    let user_bus = format!("/run/user/{}/bus", vault_core::files::euid());
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
         || std::path::Path::new(&user_bus).exists()
     {
