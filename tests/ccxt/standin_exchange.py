@@ -7,12 +7,17 @@ credentials and checks every private request's signature as each exchange docume
   https://developers.binance.com/docs/binance-spot-api-docs/rest-api/endpoint-security-type
 - Bybit v5: HMAC-SHA256 hex of timestamp + api_key + recv_window + (queryString | jsonBody).
   https://bybit-exchange.github.io/docs/v5/guide#create-a-request
+- KuCoin: base64 HMAC-SHA256 of timestamp + method + endpoint (with ?query) + body; with
+  KC-API-KEY-VERSION 2 the passphrase is base64 HMAC-SHA256(secret, passphrase).
+  https://www.kucoin.com/docs-new/authentication
+- Bitget v2: base64 HMAC-SHA256 of timestamp + method + requestPath + ?queryString + body.
+  https://www.bitget.com/api-doc/common/signature
 - OKX v5: base64 HMAC-SHA256 of timestamp + method + requestPath (with ?query) + body;
   OK-ACCESS-KEY and OK-ACCESS-PASSPHRASE must match.
   https://www.okx.com/docs-v5/en/#overview-rest-authentication-signature
 
 Usage: standin_exchange.py LOG  (real credentials as JSON on stdin:
-{"binance": {"key", "secret"}, "bybit": {...}, "okx": {"key", "secret", "passphrase"}}).
+{"binance": {"key", "secret"}, "bybit": {...}, "okx"/"kucoin"/"bitget": {"key", "secret", "passphrase"}}).
 Prints the port on its first line, then serves until killed. Every request it receives is
 appended to LOG as one JSON line {"method", "path", "ok"}: a test reads it to prove what did
 and did not reach the exchange.
@@ -25,7 +30,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 CREDS = json.loads(sys.stdin.read())
 LOG = sys.argv[1]
@@ -91,6 +96,10 @@ class H(BaseHTTPRequestHandler):
         body = self.rfile.read(n).decode() if n else ""
         u = urlsplit(self.path)
         path, query = u.path, u.query
+        if self.headers.get("KC-API-KEY") is not None:
+            return self.kucoin(path, query, body)
+        if self.headers.get("ACCESS-KEY") is not None:
+            return self.bitget(path, query, body)
         if path.startswith("/api/v5/"):
             return self.okx(path, query, body)
         if path.startswith("/v5/"):
@@ -206,6 +215,60 @@ class H(BaseHTTPRequestHandler):
         else:
             data = [{"id": "ARRIVED"}]
         return self.answer(200, {"code": "0", "msg": "", "data": data})
+
+    # ---- KuCoin ----
+    def kucoin(self, path, query, body):
+        c = CREDS["kucoin"]
+        key = self.headers.get("KC-API-KEY")
+        ts = self.headers.get("KC-API-TIMESTAMP", "")
+        pre = ts + self.command + path + ("?" + query if query else "") + body
+        want = base64.b64encode(hmac256(c["secret"], pre).digest()).decode()
+        want_pass = base64.b64encode(hmac256(c["secret"], c["passphrase"]).digest()).decode()
+        if key != c["key"]:
+            self.record(path, False)
+            return self.answer(401, {"code": "400003", "msg": "KC-API-KEY not exists"})
+        if self.headers.get("KC-API-PASSPHRASE") != want_pass:
+            self.record(path, False)
+            return self.answer(401, {"code": "400004", "msg": "Invalid KC-API-PASSPHRASE"})
+        if not hmac.compare_digest(want, self.headers.get("KC-API-SIGN", "")):
+            self.record(path, False)
+            return self.answer(401, {"code": "400005", "msg": "Invalid KC-API-SIGN"})
+        self.record(path, True)
+        if path == "/api/v1/accounts":
+            data = [{"id": "a1", "currency": "USDT", "type": "trade", "balance": "1000", "available": "1000", "holds": "0"}]
+        elif path in ("/api/v1/orders", "/api/v1/hf/orders") and self.command == "POST":
+            data = {"orderId": "kucoin-4242"}
+        elif path.startswith("/api/v1/orders/") and self.command == "DELETE":
+            data = {"cancelledOrderIds": [path.rsplit("/", 1)[1]]}
+        elif path == "/api/v1/orders":
+            data = {"items": [{"id": "kucoin-4242", "symbol": "BTC-USDT"}]}
+        else:
+            data = {"id": "ARRIVED"}
+        return self.answer(200, {"code": "200000", "data": data})
+
+    # ---- Bitget v2 ----
+    def bitget(self, path, query, body):
+        c = CREDS["bitget"]
+        key = self.headers.get("ACCESS-KEY")
+        ts = self.headers.get("ACCESS-TIMESTAMP", "")
+        pre = ts + self.command + path + ("?" + unquote_plus(query) if query else "") + body
+        want = base64.b64encode(hmac256(c["secret"], pre).digest()).decode()
+        if key != c["key"] or self.headers.get("ACCESS-PASSPHRASE") != c["passphrase"]:
+            self.record(path, False)
+            return self.answer(400, {"code": "40006", "msg": "Invalid ACCESS_KEY or passphrase"})
+        if not hmac.compare_digest(want, self.headers.get("ACCESS-SIGN", "")):
+            self.record(path, False)
+            return self.answer(400, {"code": "40009", "msg": "sign signature error"})
+        self.record(path, True)
+        if path == "/api/v2/spot/account/assets":
+            data = [{"coin": "USDT", "available": "1000", "frozen": "0", "locked": "0"}]
+        elif path in ("/api/v2/spot/trade/place-order", "/api/v2/spot/trade/cancel-order"):
+            data = {"orderId": "bitget-4242", "clientOid": ""}
+        elif path == "/api/v2/spot/trade/unfilled-orders":
+            data = [{"orderId": "bitget-4242", "symbol": "BTCUSDT"}]
+        else:
+            data = {"id": "ARRIVED"}
+        return self.answer(200, {"code": "00000", "msg": "success", "data": data})
 
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)

@@ -83,6 +83,28 @@ elif ex_id == "okx":
     res["other_symbol"] = attempt(lambda: ex.private_post_trade_order({"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "0.01", "px": "3000"}))
     res["big"] = attempt(lambda: ex.private_post_trade_order({"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "1", "px": "50000"}))
     res["not_listed"] = attempt(lambda: ex.private_get_account_bills())
+elif ex_id == "kucoin":
+    res["balance"] = attempt(lambda: ex.private_get_accounts()["data"][0]["balance"])
+    o = ex.private_post_orders({"clientOid": "c1", "side": "buy", "symbol": "BTC-USDT", "type": "limit", "price": "50000", "size": "0.001"})
+    res["order"] = o["data"]["orderId"]
+    res["cancel"] = attempt(lambda: ex.private_delete_orders_orderid({"orderId": res["order"]})["data"]["cancelledOrderIds"][0])
+    res["open"] = attempt(lambda: len(ex.private_get_orders({"status": "active"})["data"]["items"]))
+    res["withdraw"] = attempt(lambda: ex.private_post_withdrawals({"currency": "USDT", "address": "0x" + "ab" * 20, "amount": "100"}))
+    res["transfer"] = attempt(lambda: ex.private_post_accounts_inner_transfer({"clientOid": "t", "currency": "USDT", "from": "main", "to": "trade", "amount": "10"}))
+    res["other_symbol"] = attempt(lambda: ex.private_post_orders({"clientOid": "c2", "side": "buy", "symbol": "ETH-USDT", "type": "limit", "price": "3000", "size": "0.01"}))
+    res["big"] = attempt(lambda: ex.private_post_orders({"clientOid": "c3", "side": "buy", "symbol": "BTC-USDT", "type": "limit", "price": "50000", "size": "1"}))
+    res["not_listed"] = attempt(lambda: ex.private_get_margin_account())
+elif ex_id == "bitget":
+    res["balance"] = attempt(lambda: ex.private_spot_get_v2_spot_account_assets()["data"][0]["available"])
+    o = ex.private_spot_post_v2_spot_trade_place_order({"symbol": "BTCUSDT", "side": "buy", "orderType": "limit", "force": "gtc", "price": "50000", "size": "0.001"})
+    res["order"] = o["data"]["orderId"]
+    res["cancel"] = attempt(lambda: ex.private_spot_post_v2_spot_trade_cancel_order({"symbol": "BTCUSDT", "orderId": res["order"]})["data"]["orderId"])
+    res["open"] = attempt(lambda: len(ex.private_spot_get_v2_spot_trade_unfilled_orders({"symbol": "BTCUSDT"})["data"]))
+    res["withdraw"] = attempt(lambda: ex.private_spot_post_v2_spot_wallet_withdrawal({"coin": "USDT", "transferType": "on_chain", "address": "0x" + "ab" * 20, "size": "100"}))
+    res["transfer"] = attempt(lambda: ex.private_spot_post_v2_spot_wallet_transfer({"fromType": "spot", "toType": "usdt_futures", "amount": "10", "coin": "USDT"}))
+    res["other_symbol"] = attempt(lambda: ex.private_spot_post_v2_spot_trade_place_order({"symbol": "ETHUSDT", "side": "buy", "orderType": "limit", "force": "gtc", "price": "3000", "size": "0.01"}))
+    res["big"] = attempt(lambda: ex.private_spot_post_v2_spot_trade_place_order({"symbol": "BTCUSDT", "side": "buy", "orderType": "limit", "force": "gtc", "price": "50000", "size": "1"}))
+    res["not_listed"] = attempt(lambda: ex.private_spot_get_v2_spot_account_bills())
 
 # The same stand-in key signed with any other secret: the proxy must refuse it (401).
 bad = make(secret="".join("A" if c != "A" else "B" for c in os.environ["EXCHANGE_SECRET"]))
@@ -90,6 +112,10 @@ if ex_id == "binance":
     res["bad_secret"] = attempt(lambda: bad.private_get_account())
 elif ex_id == "bybit":
     res["bad_secret"] = attempt(lambda: bad.private_get_v5_account_wallet_balance({"accountType": "UNIFIED"}))
+elif ex_id == "kucoin":
+    res["bad_secret"] = attempt(lambda: bad.private_get_accounts())
+elif ex_id == "bitget":
+    res["bad_secret"] = attempt(lambda: bad.private_spot_get_v2_spot_account_assets())
 else:
     res["bad_secret"] = attempt(lambda: bad.private_get_account_balance())
 print(json.dumps(res))

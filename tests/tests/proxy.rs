@@ -36,6 +36,19 @@ const OKX: Real = Real {
     passphrase: Some("PXREAL-okx-passphrase"),
 };
 
+const KUCOIN: Real = Real {
+    exchange: "kucoin",
+    key: "5f2c1e0a9b8d7c6e5f4a3b2c",
+    secret: "0a1b2c3d-PXRL-4e5f-8a9b-0c1d2e3f4a5b",
+    passphrase: Some("PXREAL-kucoin-passphrase"),
+};
+const BITGET: Real = Real {
+    exchange: "bitget",
+    key: "bg_PXREAL0123456789abcdef01234567",
+    secret: "PXREAL0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+    passphrase: Some("PXREALbitgetPass"),
+};
+
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("ccxt")
@@ -52,7 +65,7 @@ struct Exchange {
 impl Exchange {
     fn start(python: &Path, dir: &Path, real: &[&Real]) -> Exchange {
         let mut creds = serde_json::Map::new();
-        for id in ["binance", "bybit", "okx"] {
+        for id in ["binance", "bybit", "okx", "kucoin", "bitget"] {
             creds.insert(
                 id.into(),
                 json!({"key": "unused", "secret": "unused", "passphrase": "unused"}),
@@ -227,7 +240,13 @@ fn a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(test: &str, r: &Real)
     );
     let orders = got
         .iter()
-        .filter(|(m, p, _)| m == "POST" && (p.ends_with("/order") || p.ends_with("/order/create")))
+        .filter(|(m, p, _)| {
+            m == "POST"
+                && (p.ends_with("/order")
+                    || p.ends_with("/order/create")
+                    || p.ends_with("/orders")
+                    || p.ends_with("/place-order"))
+        })
         .count();
     assert_eq!(orders, 1, "only the allowed order arrives: {got:?}");
     assert!(got.len() >= 4, "{got:?}");
@@ -297,6 +316,22 @@ fn a_ccxt_okx_bot_trades_through_the_proxy_but_never_withdraws() {
     a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(
         "a_ccxt_okx_bot_trades_through_the_proxy_but_never_withdraws",
         &OKX,
+    );
+}
+
+#[test]
+fn a_ccxt_kucoin_bot_trades_through_the_proxy_but_never_withdraws() {
+    a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(
+        "a_ccxt_kucoin_bot_trades_through_the_proxy_but_never_withdraws",
+        &KUCOIN,
+    );
+}
+
+#[test]
+fn a_ccxt_bitget_bot_trades_through_the_proxy_but_never_withdraws() {
+    a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(
+        "a_ccxt_bitget_bot_trades_through_the_proxy_but_never_withdraws",
+        &BITGET,
     );
 }
 
@@ -500,7 +535,8 @@ fn proxy_for_an_exchange_it_does_not_support_is_a_clear_error_and_nothing_runs()
     );
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("does not support kraken") && err.contains("binance, bybit, okx"),
+        err.contains("does not support kraken")
+            && err.contains("binance, bybit, okx, kucoin, bitget"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");

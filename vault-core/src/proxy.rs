@@ -182,6 +182,19 @@ fn path_is_plain(p: &str) -> bool {
         && p.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// An allow-list path: exact, where a `*` segment stands for one segment (an order id).
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut a, mut b) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some("*"), Some(seg)) if !seg.is_empty() => {}
+            (Some(x), Some(y)) if x == y => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Decides one request (see [`Verdict`]).
 pub fn decide(
     ex: Exchange,
@@ -212,14 +225,13 @@ pub fn decide(
         Ok(o) => o,
         Err(why) => return Verdict::Unauthorized(why),
     };
-    let allowed = p
-        .allowed
-        .iter()
-        .any(|(m, path)| m.eq_ignore_ascii_case(req.method) && *path == req.path)
-        || rules
-            .allow
+    let allowed =
+        p.allowed
             .iter()
-            .any(|(m, path)| m.eq_ignore_ascii_case(req.method) && path == req.path);
+            .any(|(m, path)| m.eq_ignore_ascii_case(req.method) && path_matches(path, req.path))
+            || rules.allow.iter().any(|(m, path)| {
+                m.eq_ignore_ascii_case(req.method) && path_matches(path, req.path)
+            });
     if !allowed {
         return Verdict::Refused(format!(
             "{what} is not on {ex}'s trading allow-list; pass --allow {}:{} to permit it",
@@ -389,6 +401,11 @@ pub(crate) fn form_params(parts: &[&str]) -> Vec<(String, String)> {
             (percent_decode(k), percent_decode(v))
         })
         .collect()
+}
+
+/// A query string with its percent-escapes (and `+`) decoded, as Bitget signs it.
+pub(crate) fn percent_decoded(s: &str) -> String {
+    percent_decode(s)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -650,6 +667,16 @@ mod tests {
     }
 
     #[test]
+    fn a_star_in_an_allow_list_path_is_exactly_one_segment() {
+        assert!(path_matches("/api/v1/orders/*", "/api/v1/orders/abc123"));
+        assert!(!path_matches("/api/v1/orders/*", "/api/v1/orders"));
+        assert!(!path_matches("/api/v1/orders/*", "/api/v1/orders/"));
+        assert!(!path_matches("/api/v1/orders/*", "/api/v1/orders/a/b"));
+        assert!(path_matches("/api/v1/orders", "/api/v1/orders"));
+        assert!(!path_matches("/api/v1/orders", "/api/v1/orders/x"));
+    }
+
+    #[test]
     fn allow_adds_an_endpoint_to_the_allow_list() {
         let q = "timestamp=1";
         let sig = hex::encode(hmac_sha256(STAND.secret.as_bytes(), q.as_bytes()));
@@ -675,6 +702,99 @@ mod tests {
             decide(Exchange::Binance, &req, &STAND, &STAND, &rules),
             Verdict::Signed(_)
         ));
+    }
+
+    fn resign_of(
+        ex: Exchange,
+    ) -> fn(&Incoming<'_>, &Creds<'_>, &Creds<'_>) -> Result<Outgoing, String> {
+        spec(ex).expect("supported").resign
+    }
+
+    // The reference KuCoin vector (ccxt = Python hmac): signature and the HMAC'd passphrase
+    // of key version 2. (Its endpoint is key management, which policy refuses; the signer
+    // is checked on its own.) ccxt's partner headers are dropped.
+    #[test]
+    fn kucoin_re_signs_to_the_reference_vector_with_the_passphrase_hmacd() {
+        let real = Creds {
+            key: "vaultTestKey",
+            secret: "vaultTestSecret",
+            passphrase: Some("vaultTestPass"),
+        };
+        let pre = "1700000000000GET/api/v1/user/api-key";
+        let sig = b64(&hmac_sha256(STAND.secret.as_bytes(), pre.as_bytes()));
+        let pass = b64(&hmac_sha256(STAND.secret.as_bytes(), b"standinPass"));
+        let headers = [
+            h("KC-API-KEY", STAND.key),
+            h("KC-API-KEY-VERSION", "2"),
+            h("KC-API-TIMESTAMP", "1700000000000"),
+            h("KC-API-PASSPHRASE", &pass),
+            h("KC-API-SIGN", &sig),
+            h("KC-API-PARTNER", "ccxt"),
+            h("KC-API-PARTNER-SIGN", "x"),
+        ];
+        let req = Incoming {
+            method: "GET",
+            path: "/api/v1/user/api-key",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        let o = resign_of(Exchange::Kucoin)(&req, &STAND, &real).expect("re-signed");
+        assert_eq!(
+            header(&o, "KC-API-SIGN"),
+            "I33S8GCq1L/N3YiqninVj2Xh5ln5idilNxY2wBgAX8U="
+        );
+        assert_eq!(
+            header(&o, "KC-API-PASSPHRASE"),
+            "oyvBwW+9ROrgeccULdBtvkvTYrbRok3QcU+4J+1BGLY="
+        );
+        assert_eq!(header(&o, "KC-API-KEY"), "vaultTestKey");
+        assert!(o
+            .headers
+            .iter()
+            .all(|(k, _)| !k.starts_with("KC-API-PARTNER")));
+        let v = decide(Exchange::Kucoin, &req, &STAND, &real, &Rules::default());
+        assert!(
+            matches!(v, Verdict::Refused(_)),
+            "key management never passes"
+        );
+    }
+
+    // The reference Bitget vector (ccxt = Python hmac).
+    #[test]
+    fn bitget_re_signs_to_the_reference_vector() {
+        let real = Creds {
+            key: "vaultTestKey",
+            secret: "vaultTestSecret",
+            passphrase: Some("vaultTestPass"),
+        };
+        let pre = "1700000000000GET/api/v2/spot/account/info";
+        let sig = b64(&hmac_sha256(STAND.secret.as_bytes(), pre.as_bytes()));
+        let headers = [
+            h("ACCESS-KEY", STAND.key),
+            h("ACCESS-TIMESTAMP", "1700000000000"),
+            h("ACCESS-PASSPHRASE", "standinPass"),
+            h("ACCESS-SIGN", &sig),
+        ];
+        let req = Incoming {
+            method: "GET",
+            path: "/api/v2/spot/account/info",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        let o = signed(decide(
+            Exchange::Bitget,
+            &req,
+            &STAND,
+            &real,
+            &Rules::default(),
+        ));
+        assert_eq!(
+            header(&o, "ACCESS-SIGN"),
+            "rtSzguf7lIvhV4DIEh/f5JHtQd2qRAQHkFw/u2xHuGE="
+        );
+        assert_eq!(header(&o, "ACCESS-PASSPHRASE"), "vaultTestPass");
     }
 
     #[test]

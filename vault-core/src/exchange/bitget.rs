@@ -16,7 +16,7 @@ pub(super) const SPEC: Spec = Spec {
     hosts: &["https://api.bitget.com"],
     sign,
     parse,
-    proxy: None,
+    proxy: Some(&PROXY),
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
@@ -59,4 +59,137 @@ fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
         expires_at: None,
         permissions: auth,
     })
+}
+
+// ---- the signing proxy (`vault run --proxy`) ----
+
+use crate::proxy::{
+    b64, json_body, num, percent_decoded, same, with_headers, Incoming, Order, OrdersOf, Outgoing,
+    ProxySpec,
+};
+
+pub(super) const PROXY: ProxySpec = ProxySpec {
+    hosts: &["api.bitget.com"],
+    ccxt_api: r#"{"spot": "https://api.{hostname}", "mix": "https://api.{hostname}", "user": "https://api.{hostname}", "p2p": "https://api.{hostname}", "broker": "https://api.{hostname}", "margin": "https://api.{hostname}", "common": "https://api.{hostname}", "tax": "https://api.{hostname}", "convert": "https://api.{hostname}", "copy": "https://api.{hostname}", "earn": "https://api.{hostname}", "uta": "https://api.{hostname}"}"#,
+    claims: |r| r.header("ACCESS-KEY").is_some() || r.header("ACCESS-SIGN").is_some(),
+    resign,
+    allowed: &[
+        ("GET", "/api/v2/spot/account/info"),
+        ("GET", "/api/v2/spot/account/assets"),
+        ("POST", "/api/v2/spot/trade/place-order"),
+        ("POST", "/api/v2/spot/trade/cancel-order"),
+        ("POST", "/api/v2/spot/trade/batch-orders"),
+        ("GET", "/api/v2/spot/trade/orderInfo"),
+        ("GET", "/api/v2/spot/trade/unfilled-orders"),
+        ("GET", "/api/v2/spot/trade/history-orders"),
+        ("GET", "/api/v2/spot/trade/fills"),
+        ("GET", "/api/v2/common/trade-rate"),
+        ("GET", "/api/v2/mix/account/accounts"),
+        ("GET", "/api/v2/mix/account/account"),
+        ("POST", "/api/v2/mix/account/set-leverage"),
+        ("POST", "/api/v2/mix/account/set-margin-mode"),
+        ("POST", "/api/v2/mix/account/set-position-mode"),
+        ("POST", "/api/v2/mix/order/place-order"),
+        ("POST", "/api/v2/mix/order/cancel-order"),
+        ("GET", "/api/v2/mix/order/detail"),
+        ("GET", "/api/v2/mix/order/orders-pending"),
+        ("GET", "/api/v2/mix/order/orders-history"),
+        ("GET", "/api/v2/mix/order/fills"),
+        ("GET", "/api/v2/mix/position/all-position"),
+        ("GET", "/api/v2/mix/position/single-position"),
+    ],
+    forbidden: &[
+        "withdraw",
+        "transfer",
+        "subaccount",
+        "sub-account",
+        "apikey",
+        "api-key",
+    ],
+    orders: bitget_orders,
+};
+
+/// Bitget v2: `ACCESS-SIGN` is base64 HMAC-SHA256 of timestamp, METHOD, path, `?` and the
+/// query (not percent-encoded), and body; the passphrase travels as it is.
+fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
+    if r.header("ACCESS-KEY") != Some(stand.key) {
+        return Err("ACCESS-KEY is not this run's key".into());
+    }
+    let (Some(pass), Some(stand_pass), Some(real_pass)) = (
+        r.header("ACCESS-PASSPHRASE"),
+        stand.passphrase,
+        real.passphrase,
+    ) else {
+        return Err("the request has no ACCESS-PASSPHRASE".into());
+    };
+    if !same(pass.as_bytes(), stand_pass.as_bytes()) {
+        return Err("ACCESS-PASSPHRASE is not this run's".into());
+    }
+    let ts = r
+        .header("ACCESS-TIMESTAMP")
+        .ok_or("the request has no ACCESS-TIMESTAMP")?;
+    let sig = r
+        .header("ACCESS-SIGN")
+        .ok_or("the request carries the key but no signature")?;
+    let q = if r.query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", percent_decoded(r.query))
+    };
+    let pre = format!(
+        "{ts}{}{}{q}{}",
+        r.method,
+        r.path,
+        crate::proxy::body_text(r)?
+    );
+    let tag = B64
+        .decode(sig)
+        .map_err(|_| "the signature is not base64".to_string())?;
+    if !crate::proxy::hmac_sha256_ok(stand.secret.as_bytes(), pre.as_bytes(), &tag) {
+        return Err("the signature is not this run's (signed with another secret?)".into());
+    }
+    let real_sig = b64(&hmac_sha256(real.secret.as_bytes(), pre.as_bytes()));
+    Ok(Outgoing {
+        query: r.query.to_string(),
+        headers: with_headers(
+            r,
+            &[
+                ("ACCESS-KEY", real.key),
+                ("ACCESS-PASSPHRASE", real_pass),
+                ("ACCESS-SIGN", &real_sig),
+            ],
+        ),
+        body: r.body.to_vec(),
+    })
+}
+
+fn bitget_orders(r: &Incoming<'_>) -> OrdersOf {
+    let spot = match r.path {
+        "/api/v2/spot/trade/place-order" => true,
+        "/api/v2/mix/order/place-order" => false,
+        p if p.contains("batch") => {
+            return Some(Err("batch orders are not read by the proxy".into()))
+        }
+        _ => return None,
+    };
+    let v = match json_body(r) {
+        Ok(v) => v,
+        Err(e) => return Some(Err(e)),
+    };
+    let s = |n: &str| v.get(n).and_then(|x| x.as_str()).unwrap_or("");
+    let Some(symbol) = v.get("symbol").and_then(|x| x.as_str()) else {
+        return Some(Err("the order names no symbol".into()));
+    };
+    let size = num(v.get("size"));
+    let price = num(v.get("price"));
+    // A spot market buy's `size` is in the quote coin.
+    let notional = if spot && s("orderType") == "market" && s("side") == "buy" {
+        size
+    } else {
+        size.zip(price).map(|(a, b)| a * b)
+    };
+    Some(Ok(vec![Order {
+        symbol: symbol.to_string(),
+        notional,
+    }]))
 }
