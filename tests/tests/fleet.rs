@@ -464,6 +464,57 @@ fn fleet_failures_exit_8_3_or_5_and_start_nothing() {
     let (code, _, err) = run_on_host(&c, &cred, "alpha", &touch);
     assert_eq!(code, 3, "{err}");
 
+    // A host bound to another network (--cidr) cannot log in from here: exit 3.
+    {
+        let out = ok(op(
+            &c,
+            a,
+            &[
+                "fleet",
+                "host",
+                "add",
+                "vps7",
+                "--cidr",
+                "10.9.0.0/16",
+                "--json",
+            ],
+        ));
+        let j: Value = serde_json::from_str(out.trim()).expect(&out);
+        let (_, r) = http(
+            "GET",
+            &format!("{a}/v1/auth/approle/role/vps7"),
+            Some("root"),
+            None,
+        );
+        assert_eq!(
+            r["data"]["secret_id_bound_cidrs"],
+            json!(["10.9.0.0/16"]),
+            "{r}"
+        );
+        assert_eq!(
+            r["data"]["token_bound_cidrs"],
+            json!(["10.9.0.0/16"]),
+            "{r}"
+        );
+        // Unwrap the secret id ourselves and try to log in from 127.0.0.1: refused.
+        let (_, u) = http(
+            "POST",
+            &format!("{a}/v1/sys/wrapping/unwrap"),
+            j["wrapped_secret_id"].as_str(),
+            None,
+        );
+        let (st, _) = http(
+            "POST",
+            &format!("{a}/v1/auth/approle/login"),
+            None,
+            Some(&json!({"role_id": j["role_id"], "secret_id": u["data"]["secret_id"]})),
+        );
+        assert!(
+            st == 400 || st == 403,
+            "a CIDR-bound host logged in from outside its network: {st}"
+        );
+    }
+
     // Sealed: exit 8.
     assert_eq!(
         http("PUT", &format!("{a}/v1/sys/seal"), Some("root"), None).0,
@@ -635,4 +686,57 @@ fn hosts_still_start_their_bots_after_the_raft_leader_is_killed() {
     let (code, out, err) = run_on_host(&c, &cred, "alpha", "echo \"$EXCHANGE_KEY\"");
     assert_eq!((code, out.trim()), (0, KEY), "after the leader died: {err}");
     drop(nodes.drain(..));
+}
+
+#[test]
+fn a_bad_host_credential_file_is_refused_in_one_line_without_hanging() {
+    let c = Cli::new();
+    let dir = c.sb.path();
+    let marker = dir.join("ran");
+    let touch = format!("touch {}", marker.display());
+    let good = json!({"version": 1, "addr": ["http://127.0.0.1:9"], "mount": "vault-fleet",
+        "approle": "approle", "host": "h", "role_id": "r", "secret_id": "s"})
+    .to_string();
+    // Garbage, a symlink to a good one, a FIFO, a world-readable one, a huge one.
+    let garbage = dir.join("garbage.json");
+    write_private(&garbage, "\u{0}\u{1}not json at all");
+    let real = dir.join("real.json");
+    write_private(&real, &good);
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let fifo = dir.join("fifo.json");
+    let cpath = std::ffi::CString::new(fifo.to_str().expect("path")).expect("c path");
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0);
+    let open = dir.join("open.json");
+    std::fs::write(&open, &good).expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let huge = dir.join("huge.json");
+    write_private(&huge, &" ".repeat(2 * 1024 * 1024));
+    for (f, want) in [
+        (&garbage, 1),
+        (&link, 5),
+        (&fifo, 1),
+        (&open, 5),
+        (&huge, 1),
+    ] {
+        let t = Instant::now();
+        let (code, _, err) = run_on_host(&c, f, "alpha", &touch);
+        assert_eq!(code, want, "{}: {err}", f.display());
+        assert_eq!(err.trim().lines().count(), 1, "{}: {err}", f.display());
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{} hung",
+            f.display()
+        );
+    }
+    assert!(!marker.exists(), "a command ran");
+    // --host-credential without --bot is a usage error.
+    let mut cmd = host_cmd(&c);
+    cmd.args(["run", "--host-credential"])
+        .arg(&real)
+        .args(["--", "true"]);
+    let (code, _, err) = c.run_with(cmd, "");
+    assert_eq!(code, 2, "{err}");
 }
