@@ -206,12 +206,13 @@ pub fn decide(
     let Some(p) = spec(ex) else {
         return Verdict::Refused(format!("the signing proxy does not support {ex}"));
     };
-    let what = format!("{} {}", req.method, req.path);
-    if !path_is_plain(req.path) {
-        return Verdict::Refused(format!(
-            "{what}: the path must be plain (no `..`, `//` or escapes)"
-        ));
+    if !path_is_plain(req.path) || !req.method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Verdict::Refused(
+            "the method and path must be plain (no `..`, `//`, escapes or control characters)"
+                .to_string(),
+        );
     }
+    let what = format!("{} {}", req.method, req.path);
     let lower = req.path.to_ascii_lowercase();
     if p.forbidden.iter().any(|f| lower.contains(f)) {
         return Verdict::Refused(format!(
@@ -674,6 +675,26 @@ mod tests {
         assert!(!path_matches("/api/v1/orders/*", "/api/v1/orders/a/b"));
         assert!(path_matches("/api/v1/orders", "/api/v1/orders"));
         assert!(!path_matches("/api/v1/orders", "/api/v1/orders/x"));
+    }
+
+    #[test]
+    fn a_refusal_never_echoes_control_characters_from_the_request() {
+        for (m, p) in [
+            ("GET", "/api/v3/\u{1b}[2J"),
+            ("G\u{1b}T", "/api/v3/account"),
+        ] {
+            let req = Incoming {
+                method: m,
+                path: p,
+                query: "",
+                headers: &[],
+                body: b"",
+            };
+            match decide(Exchange::Binance, &req, &STAND, &STAND, &Rules::default()) {
+                Verdict::Refused(r) => assert!(!r.chars().any(char::is_control), "{r:?}"),
+                v => panic!("{v:?}"),
+            }
+        }
     }
 
     #[test]

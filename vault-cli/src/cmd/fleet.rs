@@ -688,7 +688,17 @@ pub fn fetch_bot(cred_path: &Path, bot: &str, credentials_dir: Option<&Path>) ->
     }
     match status {
         200 => serde_json::from_str::<Read>(&text)
+            .ok()
             .map(|r| r.data.data.bot)
+            // What OpenBao hands us is checked as `vault add` checks input: the bot asked for,
+            // and extra-secret names that are plain environment names.
+            .filter(|b| {
+                b.name == bot
+                    && b
+                        .extra_secret_names()
+                        .all(|n| vault_core::model::validate_env_name(n).is_ok())
+            })
+            .ok_or(())
             .map_err(|_| CliError::new(code::INTEGRITY, "the entry OpenBao holds for this bot is not one `vault fleet push` wrote; push again")),
         403 | 404 => Err(CliError::new(
             code::NO_SUCH_BOT,

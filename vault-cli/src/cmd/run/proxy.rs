@@ -337,7 +337,13 @@ fn handle(st: &State, req: &Req) -> Answer {
 
 /// One audit-log line per refusal; the reason never holds a secret or a query string.
 fn log_refusal(st: &State, op: &str, why: &str) {
-    let shown: String = why.chars().take(400).collect();
+    // The child chose the path and host in `why`: no control character (a terminal escape)
+    // may reach `vault log`'s output.
+    let shown: String = why
+        .chars()
+        .take(400)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if let Some(log) = &st.log {
         let _ = log.append(op, Some(&st.bot), Some(shown));
     }
