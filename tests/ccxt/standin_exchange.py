@@ -12,6 +12,10 @@ credentials and checks every private request's signature as each exchange docume
   https://www.kucoin.com/docs-new/authentication
 - Bitget v2: base64 HMAC-SHA256 of timestamp + method + requestPath + ?queryString + body.
   https://www.bitget.com/api-doc/common/signature
+- Bitfinex v2: hex HMAC-SHA384 of "/api" + path + nonce + body.
+  https://docs.bitfinex.com/docs/rest-auth
+- Kraken: base64 HMAC-SHA512 (key: the base64-decoded secret) of path + SHA-256(nonce + body).
+  https://docs.kraken.com/api/docs/guides/spot-rest-auth
 - OKX v5: base64 HMAC-SHA256 of timestamp + method + requestPath (with ?query) + body;
   OK-ACCESS-KEY and OK-ACCESS-PASSPHRASE must match.
   https://www.okx.com/docs-v5/en/#overview-rest-authentication-signature
@@ -96,6 +100,10 @@ class H(BaseHTTPRequestHandler):
         body = self.rfile.read(n).decode() if n else ""
         u = urlsplit(self.path)
         path, query = u.path, u.query
+        if self.headers.get("bfx-apikey") is not None:
+            return self.bitfinex(path, query, body)
+        if self.headers.get("API-Key") is not None:
+            return self.kraken(path, query, body)
         if self.headers.get("KC-API-KEY") is not None:
             return self.kucoin(path, query, body)
         if self.headers.get("ACCESS-KEY") is not None:
@@ -269,6 +277,53 @@ class H(BaseHTTPRequestHandler):
         else:
             data = {"id": "ARRIVED"}
         return self.answer(200, {"code": "00000", "msg": "success", "data": data})
+
+    # ---- Bitfinex v2 ----
+    def bitfinex(self, path, query, body):
+        c = CREDS["bitfinex"]
+        nonce = self.headers.get("bfx-nonce", "")
+        want = hmac.new(c["secret"].encode(), ("/api" + path + nonce + body).encode(), hashlib.sha384).hexdigest()
+        if self.headers.get("bfx-apikey") != c["key"] or not hmac.compare_digest(want, self.headers.get("bfx-signature", "")):
+            self.record(path, False)
+            return self.answer(500, ["error", 10100, "apikey: invalid"])
+        self.record(path, True)
+        now = int(time.time() * 1000)
+        order = [4242, None, 1, "tBTCUSD", now, now, 0.001, 0.001, "EXCHANGE LIMIT", None, None, None, 0, "ACTIVE", None, None, 50000]
+        if path == "/v2/auth/r/wallets":
+            return self.answer(200, [["exchange", "USD", 1000.0, 0, 1000.0]])
+        if path in ("/v2/auth/w/order/submit", "/v2/auth/w/order/cancel"):
+            return self.answer(200, [now, "on-req", None, None, [order], None, "SUCCESS", "ok"])
+        if path == "/v2/auth/r/orders":
+            return self.answer(200, [order])
+        return self.answer(200, [now, "ARRIVED"])
+
+    # ---- Kraken ----
+    def kraken(self, path, query, body):
+        c = CREDS["kraken"]
+        if body.lstrip().startswith("{"):
+            nonce = str(json.loads(body).get("nonce", ""))
+        else:
+            nonce = dict(parse_qsl(body)).get("nonce", "")
+        msg = path.encode() + hashlib.sha256((nonce + body).encode()).digest()
+        want = base64.b64encode(hmac.new(base64.b64decode(c["secret"]), msg, hashlib.sha512).digest()).decode()
+        if self.headers.get("API-Key") != c["key"]:
+            self.record(path, False)
+            return self.answer(200, {"error": ["EAPI:Invalid key"]})
+        if not hmac.compare_digest(want, self.headers.get("API-Sign", "")):
+            self.record(path, False)
+            return self.answer(200, {"error": ["EAPI:Invalid signature"]})
+        self.record(path, True)
+        if path == "/0/private/Balance":
+            result = {"ZUSD": "1000.0000"}
+        elif path == "/0/private/AddOrder":
+            result = {"txid": ["OKRAKEN-4242"], "descr": {"order": "buy"}}
+        elif path == "/0/private/CancelOrder":
+            result = {"count": 1}
+        elif path == "/0/private/OpenOrders":
+            result = {"open": {"OKRAKEN-4242": {"status": "open"}}}
+        else:
+            result = {"id": "ARRIVED"}
+        return self.answer(200, {"error": [], "result": result})
 
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)

@@ -105,6 +105,28 @@ elif ex_id == "bitget":
     res["other_symbol"] = attempt(lambda: ex.private_spot_post_v2_spot_trade_place_order({"symbol": "ETHUSDT", "side": "buy", "orderType": "limit", "force": "gtc", "price": "3000", "size": "0.01"}))
     res["big"] = attempt(lambda: ex.private_spot_post_v2_spot_trade_place_order({"symbol": "BTCUSDT", "side": "buy", "orderType": "limit", "force": "gtc", "price": "50000", "size": "1"}))
     res["not_listed"] = attempt(lambda: ex.private_spot_get_v2_spot_account_bills())
+elif ex_id == "bitfinex":
+    res["balance"] = attempt(lambda: ex.private_post_auth_r_wallets()[0][2])
+    o = ex.private_post_auth_w_order_submit({"type": "EXCHANGE LIMIT", "symbol": "tBTCUSD", "amount": "0.001", "price": "50000"})
+    res["order"] = str(o[4][0][0])
+    res["cancel"] = attempt(lambda: ex.private_post_auth_w_order_cancel({"id": 4242})[6])
+    res["open"] = attempt(lambda: len(ex.private_post_auth_r_orders()))
+    res["withdraw"] = attempt(lambda: ex.private_post_auth_w_withdraw({"wallet": "exchange", "method": "tetheruse", "amount": "100", "address": "0x" + "ab" * 20}))
+    res["transfer"] = attempt(lambda: ex.private_post_auth_w_transfer({"from": "exchange", "to": "margin", "currency": "USD", "amount": "10"}))
+    res["other_symbol"] = attempt(lambda: ex.private_post_auth_w_order_submit({"type": "EXCHANGE LIMIT", "symbol": "tETHUSD", "amount": "0.01", "price": "3000"}))
+    res["big"] = attempt(lambda: ex.private_post_auth_w_order_submit({"type": "EXCHANGE LIMIT", "symbol": "tBTCUSD", "amount": "1", "price": "50000"}))
+    res["not_listed"] = attempt(lambda: ex.private_post_auth_r_ledgers_hist())
+elif ex_id == "kraken":
+    res["balance"] = attempt(lambda: ex.private_post_balance()["result"]["ZUSD"])
+    o = ex.private_post_addorder({"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "price": "50000", "volume": "0.001"})
+    res["order"] = o["result"]["txid"][0]
+    res["cancel"] = attempt(lambda: ex.private_post_cancelorder({"txid": res["order"]})["result"]["count"])
+    res["open"] = attempt(lambda: len(ex.private_post_openorders()["result"]["open"]))
+    res["withdraw"] = attempt(lambda: ex.private_post_withdraw({"asset": "USD", "key": "mykey", "amount": "100"}))
+    res["transfer"] = attempt(lambda: ex.private_post_wallettransfer({"asset": "USD", "from": "Spot Wallet", "to": "Futures Wallet", "amount": "10"}))
+    res["other_symbol"] = attempt(lambda: ex.private_post_addorder({"pair": "ETHUSD", "type": "buy", "ordertype": "limit", "price": "3000", "volume": "0.01"}))
+    res["big"] = attempt(lambda: ex.private_post_addorder({"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "price": "50000", "volume": "1"}))
+    res["not_listed"] = attempt(lambda: ex.private_post_ledgers())
 
 # The same stand-in key signed with any other secret: the proxy must refuse it (401).
 bad = make(secret="".join("A" if c != "A" else "B" for c in os.environ["EXCHANGE_SECRET"]))
@@ -112,6 +134,10 @@ if ex_id == "binance":
     res["bad_secret"] = attempt(lambda: bad.private_get_account())
 elif ex_id == "bybit":
     res["bad_secret"] = attempt(lambda: bad.private_get_v5_account_wallet_balance({"accountType": "UNIFIED"}))
+elif ex_id == "bitfinex":
+    res["bad_secret"] = attempt(lambda: bad.private_post_auth_r_wallets())
+elif ex_id == "kraken":
+    res["bad_secret"] = attempt(lambda: bad.private_post_balance())
 elif ex_id == "kucoin":
     res["bad_secret"] = attempt(lambda: bad.private_get_accounts())
 elif ex_id == "bitget":

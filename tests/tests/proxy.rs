@@ -12,6 +12,8 @@ use vault_tests::*;
 
 struct Real {
     exchange: &'static str,
+    /// The `--symbols` value whose orders the scenario places.
+    symbols: &'static str,
     key: &'static str,
     secret: &'static str,
     passphrase: Option<&'static str>,
@@ -19,35 +21,66 @@ struct Real {
 
 const BINANCE: Real = Real {
     exchange: "binance",
+    symbols: "BTC/USDT",
     key: "PXREALbinanceKEYHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8",
     secret: "PXREALbinanceSECRETdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6",
     passphrase: None,
 };
 const BYBIT: Real = Real {
     exchange: "bybit",
+    symbols: "BTC/USDT",
     key: "PXREALbybitKEY0001",
     secret: "PXREALbybitSECRETabcdefghij012345678",
     passphrase: None,
 };
 const OKX: Real = Real {
     exchange: "okx",
+    symbols: "BTC/USDT",
     key: "0a1b2c3d-5eal-4ccc-9ddd-000000000001",
     secret: "PXREAL0123456789ABCDEF0123456789",
     passphrase: Some("PXREAL-okx-passphrase"),
 };
 
+const BITFINEX: Real = Real {
+    exchange: "bitfinex",
+    symbols: "BTC/USD",
+    key: "PXREALbitfinexKEY0123456789abcdefghijklmnop",
+    secret: "PXREALbitfinexSECRET0123456789abcdefghijklm",
+    passphrase: None,
+};
+const KRAKEN: Real = Real {
+    exchange: "kraken",
+    symbols: "BTC/USD",
+    key: "PXREALkrakenKEY+0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI/",
+    secret:
+        "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==",
+    passphrase: None,
+};
 const KUCOIN: Real = Real {
     exchange: "kucoin",
+    symbols: "BTC/USDT",
     key: "5f2c1e0a9b8d7c6e5f4a3b2c",
     secret: "0a1b2c3d-PXRL-4e5f-8a9b-0c1d2e3f4a5b",
     passphrase: Some("PXREAL-kucoin-passphrase"),
 };
 const BITGET: Real = Real {
     exchange: "bitget",
+    symbols: "BTC/USDT",
     key: "bg_PXREAL0123456789abcdef01234567",
     secret: "PXREAL0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
     passphrase: Some("PXREALbitgetPass"),
 };
+
+/// The order-placing paths of the scenarios (tests/ccxt/through_proxy.py).
+const ORDER_PATHS: [&str; 7] = [
+    "/api/v3/order",
+    "/v5/order/create",
+    "/api/v5/trade/order",
+    "/api/v1/orders",
+    "/api/v2/spot/trade/place-order",
+    "/v2/auth/w/order/submit",
+    "/0/private/AddOrder",
+];
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -65,7 +98,9 @@ struct Exchange {
 impl Exchange {
     fn start(python: &Path, dir: &Path, real: &[&Real]) -> Exchange {
         let mut creds = serde_json::Map::new();
-        for id in ["binance", "bybit", "okx", "kucoin", "bitget"] {
+        for id in [
+            "binance", "bybit", "okx", "kucoin", "bitget", "bitfinex", "kraken",
+        ] {
             creds.insert(
                 id.into(),
                 json!({"key": "unused", "secret": "unused", "passphrase": "unused"}),
@@ -191,7 +226,7 @@ fn a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(test: &str, r: &Real)
         "--bot",
         "pxbot",
         "--symbols",
-        "BTC/USDT",
+        r.symbols,
         "--max-notional",
         "1000",
         "--",
@@ -240,13 +275,7 @@ fn a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(test: &str, r: &Real)
     );
     let orders = got
         .iter()
-        .filter(|(m, p, _)| {
-            m == "POST"
-                && (p.ends_with("/order")
-                    || p.ends_with("/order/create")
-                    || p.ends_with("/orders")
-                    || p.ends_with("/place-order"))
-        })
+        .filter(|(m, p, _)| m == "POST" && ORDER_PATHS.contains(&p.as_str()))
         .count();
     assert_eq!(orders, 1, "only the allowed order arrives: {got:?}");
     assert!(got.len() >= 4, "{got:?}");
@@ -316,6 +345,22 @@ fn a_ccxt_okx_bot_trades_through_the_proxy_but_never_withdraws() {
     a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(
         "a_ccxt_okx_bot_trades_through_the_proxy_but_never_withdraws",
         &OKX,
+    );
+}
+
+#[test]
+fn a_ccxt_bitfinex_bot_trades_through_the_proxy_but_never_withdraws() {
+    a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(
+        "a_ccxt_bitfinex_bot_trades_through_the_proxy_but_never_withdraws",
+        &BITFINEX,
+    );
+}
+
+#[test]
+fn a_ccxt_kraken_bot_trades_through_the_proxy_but_never_withdraws() {
+    a_ccxt_bot_trades_through_the_proxy_but_never_withdraws(
+        "a_ccxt_kraken_bot_trades_through_the_proxy_but_never_withdraws",
+        &KRAKEN,
     );
 }
 
@@ -516,8 +561,8 @@ fn the_proxy_forwards_only_to_the_exchanges_own_hosts_and_only_plain_paths() {
 fn proxy_for_an_exchange_it_does_not_support_is_a_clear_error_and_nothing_runs() {
     let c = Cli::new();
     let (code, _, err) = c.run(
-        &["add", "kr", "--exchange", "kraken", "--from-stdin", "--withdrawals", "disabled", "--ip", "203.0.113.7"],
-        "PXKRAKENKEY0000000000000000000000000000000000000000000\nkQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==\n",
+        &["add", "kr", "--exchange", "gate", "--from-stdin", "--withdrawals", "disabled", "--ip", "203.0.113.7"],
+        "PXGATEKEY0000000000000000000000a\nPXGATESECRET00000000000000000000000000000000000000000000000000000\n",
     );
     assert_eq!(code, 0, "{err}");
     let marker = c.sb.path().join("ran");
@@ -535,8 +580,8 @@ fn proxy_for_an_exchange_it_does_not_support_is_a_clear_error_and_nothing_runs()
     );
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("does not support kraken")
-            && err.contains("binance, bybit, okx, kucoin, bitget"),
+        err.contains("does not support gate")
+            && err.contains("binance, bybit, okx, kucoin, kraken, bitget, bitfinex"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");

@@ -818,6 +818,96 @@ mod tests {
         assert_eq!(header(&o, "ACCESS-PASSPHRASE"), "vaultTestPass");
     }
 
+    // Kraken's published AddOrder example: the real secret is the docs' one, and the
+    // re-signed request carries the docs' signature. The order is within the policy.
+    #[test]
+    fn kraken_re_signs_an_order_to_the_published_example() {
+        let secret = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";
+        let real = Creds {
+            key: "vaultTestKey",
+            secret,
+            passphrase: None,
+        };
+        let stand = Creds {
+            key: STAND.key,
+            secret:
+                "c3RhbmRpbi1zZWNyZXQtZm9yLWtyYWtlbi1wcm94eS10ZXN0cy0wMTIzNDU2Nzg5MDEyMzQ1Njc4OQ==",
+            passphrase: None,
+        };
+        let body =
+            "nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25";
+        let mut msg = b"/0/private/AddOrder".to_vec();
+        msg.extend_from_slice(&<sha2::Sha256 as sha2::Digest>::digest(
+            format!("1616492376594{body}").as_bytes(),
+        ));
+        let key = base64::Engine::decode(&B64, stand.secret).expect("base64");
+        let sig = b64(&crate::verify::hmac_sha512(&key, &msg));
+        let headers = [h("API-Key", STAND.key), h("API-Sign", &sig)];
+        let req = Incoming {
+            method: "POST",
+            path: "/0/private/AddOrder",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let rules = Rules {
+            symbols: vec!["BTCUSD".into()],
+            max_notional: Some(50_000.0),
+            ..Rules::default()
+        };
+        let o = signed(decide(Exchange::Kraken, &req, &stand, &real, &rules));
+        assert_eq!(
+            header(&o, "API-Sign"),
+            "4/dpxb3iT4tp/ZCVEwSnEsLxx0bqyhLpdfOpc6fn7OR8+UClSV5n9E6aSS8MPtnRfp32bAb0nmbRn6H8ndwLUQ=="
+        );
+        assert_eq!(header(&o, "API-Key"), "vaultTestKey");
+        let tight = Rules {
+            max_notional: Some(40_000.0),
+            ..Rules::default()
+        };
+        assert!(matches!(
+            decide(Exchange::Kraken, &req, &stand, &real, &tight),
+            Verdict::Refused(_)
+        ));
+    }
+
+    // The reference Bitfinex vector (ccxt = Python hmac = openssl); its endpoint (key
+    // permissions) is one policy refuses, so the signer is checked on its own.
+    #[test]
+    fn bitfinex_re_signs_to_the_reference_vector() {
+        let real = Creds {
+            key: "vaultTestKey",
+            secret: "vaultTestSecret",
+            passphrase: None,
+        };
+        let payload = "/api/v2/auth/r/permissions1700000000000{}";
+        let sig = hex::encode(crate::verify::hmac_sha384(
+            STAND.secret.as_bytes(),
+            payload.as_bytes(),
+        ));
+        let headers = [
+            h("bfx-apikey", STAND.key),
+            h("bfx-nonce", "1700000000000"),
+            h("bfx-signature", &sig),
+        ];
+        let req = Incoming {
+            method: "POST",
+            path: "/v2/auth/r/permissions",
+            query: "",
+            headers: &headers,
+            body: b"{}",
+        };
+        let o = resign_of(Exchange::Bitfinex)(&req, &STAND, &real).expect("re-signed");
+        assert_eq!(
+            header(&o, "bfx-signature"),
+            "00ee00a7ea7ed5e426d70893238eee6e514efd3c7278f5879f0057bfe634097db8ab0d33079826dddcdef741b56cd746"
+        );
+        assert!(matches!(
+            decide(Exchange::Bitfinex, &req, &STAND, &real, &Rules::default()),
+            Verdict::Refused(_)
+        ));
+    }
+
     #[test]
     fn withdrawals_are_refused_before_anything_else_even_when_allowed() {
         let headers = [h("X-MBX-APIKEY", STAND.key)];

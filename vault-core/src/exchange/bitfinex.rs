@@ -16,7 +16,7 @@ pub(super) const SPEC: Spec = Spec {
     hosts: &["https://api.bitfinex.com"],
     sign,
     parse,
-    proxy: None,
+    proxy: Some(&PROXY),
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
@@ -89,4 +89,93 @@ fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
         expires_at: None,
         permissions: perms,
     })
+}
+
+// ---- the signing proxy (`vault run --proxy`) ----
+
+use crate::proxy::{json_body, num, with_headers, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
+
+pub(super) const PROXY: ProxySpec = ProxySpec {
+    hosts: &["api.bitfinex.com", "api-pub.bitfinex.com"],
+    ccxt_api: r#"{"v1": "https://api.bitfinex.com", "public": "https://api-pub.bitfinex.com", "private": "https://api.bitfinex.com"}"#,
+    claims: |r| r.header("bfx-apikey").is_some() || r.header("bfx-signature").is_some(),
+    resign,
+    allowed: &[
+        ("POST", "/v2/auth/r/wallets"),
+        ("POST", "/v2/auth/r/info/margin/*"),
+        ("POST", "/v2/auth/r/summary"),
+        ("POST", "/v2/auth/r/orders"),
+        ("POST", "/v2/auth/r/orders/*"),
+        ("POST", "/v2/auth/r/orders/hist"),
+        ("POST", "/v2/auth/r/orders/*/hist"),
+        ("POST", "/v2/auth/r/order/*/trades"),
+        ("POST", "/v2/auth/r/trades/hist"),
+        ("POST", "/v2/auth/r/trades/*/hist"),
+        ("POST", "/v2/auth/r/positions"),
+        ("POST", "/v2/auth/w/order/submit"),
+        ("POST", "/v2/auth/w/order/update"),
+        ("POST", "/v2/auth/w/order/cancel"),
+        ("POST", "/v2/auth/w/order/cancel/multi"),
+    ],
+    forbidden: &[
+        "withdraw",
+        "transfer",
+        "sub_account",
+        "sub-account",
+        "subaccount",
+        "/auth/w/token",
+        "/auth/w/settings",
+        "permissions",
+    ],
+    orders: bitfinex_orders,
+};
+
+/// Bitfinex v2: `bfx-signature` is HMAC-SHA384 hex of `/api` + path + nonce + body.
+fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
+    if r.header("bfx-apikey") != Some(stand.key) {
+        return Err("bfx-apikey is not this run's key".into());
+    }
+    let nonce = r
+        .header("bfx-nonce")
+        .ok_or("the request has no bfx-nonce")?;
+    let sig = r
+        .header("bfx-signature")
+        .ok_or("the request carries the key but no signature")?;
+    let auth = format!("/api{}{nonce}{}", r.path, crate::proxy::body_text(r)?);
+    let tag = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
+    let want = hmac_sha384(stand.secret.as_bytes(), auth.as_bytes());
+    if !crate::proxy::same(&tag, &want) {
+        return Err("the signature is not this run's (signed with another secret?)".into());
+    }
+    let real_sig = hex::encode(hmac_sha384(real.secret.as_bytes(), auth.as_bytes()));
+    Ok(Outgoing {
+        query: r.query.to_string(),
+        headers: with_headers(r, &[("bfx-apikey", real.key), ("bfx-signature", &real_sig)]),
+        body: r.body.to_vec(),
+    })
+}
+
+fn bitfinex_orders(r: &Incoming<'_>) -> OrdersOf {
+    match r.path {
+        "/v2/auth/w/order/submit" | "/v2/auth/w/order/update" => {}
+        "/v2/auth/w/order/multi" => {
+            return Some(Err("batch orders are not read by the proxy".into()))
+        }
+        _ => return None,
+    }
+    let v = match json_body(r) {
+        Ok(v) => v,
+        Err(e) => return Some(Err(e)),
+    };
+    let Some(symbol) = v.get("symbol").and_then(|x| x.as_str()) else {
+        return Some(Err("the order names no symbol".into()));
+    };
+    // `tBTCUSD`: the `t` marks a trading pair; a negative amount is a sell.
+    let symbol = symbol.strip_prefix('t').unwrap_or(symbol);
+    let amount = num(v.get("amount")).map(f64::abs);
+    let notional = amount.zip(num(v.get("price"))).map(|(a, p)| a * p);
+    Some(Ok(vec![Order {
+        symbol: symbol.to_string(),
+        notional,
+    }]))
 }
