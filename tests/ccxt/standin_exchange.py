@@ -16,6 +16,10 @@ credentials and checks every private request's signature as each exchange docume
   https://docs.bitfinex.com/docs/rest-auth
 - Kraken: base64 HMAC-SHA512 (key: the base64-decoded secret) of path + SHA-256(nonce + body).
   https://docs.kraken.com/api/docs/guides/spot-rest-auth
+- Gate v4: hex HMAC-SHA512 of METHOD \n path \n query (not URL-encoded) \n hex SHA-512(body)
+  \n Timestamp. https://www.gate.io/docs/developers/apiv4/#api-signature-string-generation
+- Coinbase Advanced Trade: an ES256 JWT (kid and sub: the key name; uri: "METHOD host/path";
+  exp) signed with the key's EC private key. https://docs.cdp.coinbase.com/coinbase-app/authentication-authorization/api-key-authentication
 - OKX v5: base64 HMAC-SHA256 of timestamp + method + requestPath (with ?query) + body;
   OK-ACCESS-KEY and OK-ACCESS-PASSPHRASE must match.
   https://www.okx.com/docs-v5/en/#overview-rest-authentication-signature
@@ -100,6 +104,10 @@ class H(BaseHTTPRequestHandler):
         body = self.rfile.read(n).decode() if n else ""
         u = urlsplit(self.path)
         path, query = u.path, u.query
+        if self.headers.get("Authorization", "").startswith("Bearer "):
+            return self.coinbase(path, query, body)
+        if self.headers.get("KEY") is not None and self.headers.get("SIGN") is not None:
+            return self.gate(path, query, body)
         if self.headers.get("bfx-apikey") is not None:
             return self.bitfinex(path, query, body)
         if self.headers.get("API-Key") is not None:
@@ -324,6 +332,61 @@ class H(BaseHTTPRequestHandler):
         else:
             result = {"id": "ARRIVED"}
         return self.answer(200, {"error": [], "result": result})
+
+    # ---- Gate v4 ----
+    def gate(self, path, query, body):
+        c = CREDS["gate"]
+        ts = self.headers.get("Timestamp", "")
+        s = "\n".join([self.command, path, unquote_plus(query), hashlib.sha512(body.encode()).hexdigest(), ts])
+        want = hmac.new(c["secret"].encode(), s.encode(), hashlib.sha512).hexdigest()
+        if self.headers.get("KEY") != c["key"] or not hmac.compare_digest(want, self.headers.get("SIGN", "")):
+            self.record(path, False)
+            return self.answer(401, {"label": "INVALID_SIGNATURE", "message": "Signature mismatch"})
+        self.record(path, True)
+        if path == "/api/v4/spot/accounts":
+            return self.answer(200, [{"currency": "USDT", "available": "1000", "locked": "0"}])
+        if path == "/api/v4/spot/orders" and self.command == "POST":
+            return self.answer(201, {"id": "gate-4242", "currency_pair": "BTC_USDT", "status": "open"})
+        if path.startswith("/api/v4/spot/orders/") and self.command == "DELETE":
+            return self.answer(200, {"id": path.rsplit("/", 1)[1], "status": "cancelled"})
+        if path == "/api/v4/spot/open_orders":
+            return self.answer(200, [{"currency_pair": "BTC_USDT", "total": 1, "orders": [{"id": "gate-4242"}]}])
+        return self.answer(200, {"id": "ARRIVED"})
+
+    # ---- Coinbase Advanced Trade (CDP key, ES256 JWT) ----
+    def coinbase(self, path, query, body):
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, utils
+        c = CREDS["coinbase"]
+
+        def b64u(s):
+            return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+        try:
+            h, cl, sg = self.headers.get("Authorization", "").split(" ", 1)[1].split(".")
+            pub = serialization.load_pem_private_key(c["secret"].encode(), None).public_key()
+            raw = b64u(sg)
+            der = utils.encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+            pub.verify(der, (h + "." + cl).encode(), ec.ECDSA(hashes.SHA256()))
+            claims = json.loads(b64u(cl))
+            header = json.loads(b64u(h))
+            ok = (claims["sub"] == c["key"] and header["kid"] == c["key"]
+                  and claims["uri"] == self.command + " api.coinbase.com" + path
+                  and claims["exp"] >= time.time())
+        except Exception:
+            ok = False
+        if not ok:
+            self.record(path, False)
+            return self.answer(401, {"error": "unauthorized", "message": "Unauthorized"})
+        self.record(path, True)
+        if path == "/api/v3/brokerage/accounts":
+            return self.answer(200, {"accounts": [{"uuid": "a1", "currency": "USD", "available_balance": {"value": "1000", "currency": "USD"}}], "has_next": False})
+        if path == "/api/v3/brokerage/orders":
+            return self.answer(200, {"success": True, "success_response": {"order_id": "cb-4242", "product_id": "BTC-USD"}})
+        if path == "/api/v3/brokerage/orders/batch_cancel":
+            return self.answer(200, {"results": [{"success": True, "order_id": "cb-4242"}]})
+        if path == "/api/v3/brokerage/orders/historical/batch":
+            return self.answer(200, {"orders": [{"order_id": "cb-4242", "product_id": "BTC-USD"}]})
+        return self.answer(200, {"id": "ARRIVED"})
 
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)

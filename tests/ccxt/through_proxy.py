@@ -127,9 +127,39 @@ elif ex_id == "kraken":
     res["other_symbol"] = attempt(lambda: ex.private_post_addorder({"pair": "ETHUSD", "type": "buy", "ordertype": "limit", "price": "3000", "volume": "0.01"}))
     res["big"] = attempt(lambda: ex.private_post_addorder({"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "price": "50000", "volume": "1"}))
     res["not_listed"] = attempt(lambda: ex.private_post_ledgers())
+elif ex_id == "gate":
+    res["balance"] = attempt(lambda: ex.private_spot_get_accounts()[0]["available"])
+    o = ex.private_spot_post_orders({"currency_pair": "BTC_USDT", "side": "buy", "type": "limit", "amount": "0.001", "price": "50000"})
+    res["order"] = o["id"]
+    res["cancel"] = attempt(lambda: ex.private_spot_delete_orders_order_id({"order_id": res["order"], "currency_pair": "BTC_USDT"})["status"])
+    res["open"] = attempt(lambda: len(ex.private_spot_get_open_orders()))
+    res["withdraw"] = attempt(lambda: ex.private_withdrawals_post_withdrawals({"currency": "USDT", "address": "0x" + "ab" * 20, "amount": "100", "chain": "ETH"}))
+    res["transfer"] = attempt(lambda: ex.private_wallet_post_transfers({"currency": "USDT", "from": "spot", "to": "futures", "amount": "10", "settle": "usdt"}))
+    res["other_symbol"] = attempt(lambda: ex.private_spot_post_orders({"currency_pair": "ETH_USDT", "side": "buy", "type": "limit", "amount": "0.01", "price": "3000"}))
+    res["big"] = attempt(lambda: ex.private_spot_post_orders({"currency_pair": "BTC_USDT", "side": "buy", "type": "limit", "amount": "1", "price": "50000"}))
+    res["not_listed"] = attempt(lambda: ex.private_spot_get_account_book())
+elif ex_id == "coinbase":
+    res["balance"] = attempt(lambda: ex.v3_private_get_brokerage_accounts()["accounts"][0]["available_balance"]["value"])
+    o = ex.v3_private_post_brokerage_orders({"client_order_id": "c1", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": "50000"}}})
+    res["order"] = o["success_response"]["order_id"]
+    res["cancel"] = attempt(lambda: ex.v3_private_post_brokerage_orders_batch_cancel({"order_ids": [res["order"]]})["results"][0]["success"])
+    res["open"] = attempt(lambda: len(ex.v3_private_get_brokerage_orders_historical_batch({"order_status": "OPEN"})["orders"]))
+    res["withdraw"] = attempt(lambda: ex.v2_private_post_accounts_account_id_transactions({"account_id": "a1", "type": "send", "to": "0x" + "ab" * 20, "amount": "100", "currency": "USDC"}))
+    res["transfer"] = attempt(lambda: ex.v3_private_post_brokerage_portfolios_move_funds({"funds": {"value": "10", "currency": "USD"}, "source_portfolio_uuid": "a", "target_portfolio_uuid": "b"}))
+    res["other_symbol"] = attempt(lambda: ex.v3_private_post_brokerage_orders({"client_order_id": "c2", "product_id": "ETH-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": "3000"}}}))
+    res["big"] = attempt(lambda: ex.v3_private_post_brokerage_orders({"client_order_id": "c3", "product_id": "BTC-USD", "side": "BUY", "order_configuration": {"limit_limit_gtc": {"base_size": "1", "limit_price": "50000"}}}))
+    res["not_listed"] = attempt(lambda: ex.v3_private_get_brokerage_portfolios())
 
 # The same stand-in key signed with any other secret: the proxy must refuse it (401).
-bad = make(secret="".join("A" if c != "A" else "B" for c in os.environ["EXCHANGE_SECRET"]))
+if ex_id == "coinbase":
+    # Another EC key: a valid JWT, but not this run's.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()).decode()
+    bad = make(secret=other)
+else:
+    bad = make(secret="".join("A" if c != "A" else "B" for c in os.environ["EXCHANGE_SECRET"]))
 if ex_id == "binance":
     res["bad_secret"] = attempt(lambda: bad.private_get_account())
 elif ex_id == "bybit":
@@ -138,6 +168,10 @@ elif ex_id == "bitfinex":
     res["bad_secret"] = attempt(lambda: bad.private_post_auth_r_wallets())
 elif ex_id == "kraken":
     res["bad_secret"] = attempt(lambda: bad.private_post_balance())
+elif ex_id == "gate":
+    res["bad_secret"] = attempt(lambda: bad.private_spot_get_accounts())
+elif ex_id == "coinbase":
+    res["bad_secret"] = attempt(lambda: bad.v3_private_get_brokerage_accounts())
 elif ex_id == "kucoin":
     res["bad_secret"] = attempt(lambda: bad.private_get_accounts())
 elif ex_id == "bitget":

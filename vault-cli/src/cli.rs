@@ -698,7 +698,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
     /// Keep the real key in `vault`: the bot gets stand-in credentials and a signing proxy at
-    /// VAULT_PROXY_URL that re-signs its requests with the real key (all but Gate and Coinbase).
+    /// VAULT_PROXY_URL that re-signs its requests with the real key (every exchange vault knows).
     #[arg(long)]
     pub proxy: bool,
     /// With --proxy, also allow this private endpoint. Withdrawals, transfers, sub-account

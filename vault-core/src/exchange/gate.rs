@@ -20,7 +20,7 @@ pub(super) const SPEC: Spec = Spec {
     ],
     sign,
     parse,
-    proxy: None,
+    proxy: Some(&PROXY),
 };
 
 fn sign(c: &Creds<'_>, now_ms: u64) -> Result<Request, String> {
@@ -65,4 +65,122 @@ fn parse(status: u16, body: &str) -> Result<KeyFacts, Failure> {
         expires_at: None,
         permissions: vec![],
     })
+}
+
+// ---- the signing proxy (`vault run --proxy`) ----
+
+use crate::proxy::{
+    json_body, num, percent_decoded, with_headers, Incoming, Order, OrdersOf, Outgoing, ProxySpec,
+};
+
+pub(super) const PROXY: ProxySpec = ProxySpec {
+    hosts: &[
+        "api.gateio.ws",
+        "fx-api.gateio.ws",
+        "api-testnet.gateapi.io",
+        "fx-api-testnet.gateio.ws",
+    ],
+    ccxt_api: r#"{"public": {"wallet": "https://api.gateio.ws/api/v4", "futures": "https://api.gateio.ws/api/v4", "margin": "https://api.gateio.ws/api/v4", "delivery": "https://api.gateio.ws/api/v4", "spot": "https://api.gateio.ws/api/v4", "options": "https://api.gateio.ws/api/v4", "sub_accounts": "https://api.gateio.ws/api/v4", "earn": "https://api.gateio.ws/api/v4"}, "private": {"withdrawals": "https://api.gateio.ws/api/v4", "wallet": "https://api.gateio.ws/api/v4", "futures": "https://api.gateio.ws/api/v4", "margin": "https://api.gateio.ws/api/v4", "delivery": "https://api.gateio.ws/api/v4", "spot": "https://api.gateio.ws/api/v4", "options": "https://api.gateio.ws/api/v4", "subAccounts": "https://api.gateio.ws/api/v4", "unified": "https://api.gateio.ws/api/v4", "rebate": "https://api.gateio.ws/api/v4", "earn": "https://api.gateio.ws/api/v4", "account": "https://api.gateio.ws/api/v4", "loan": "https://api.gateio.ws/api/v4", "otc": "https://api.gateio.ws/api/v4"}}"#,
+    claims: |r| r.header("KEY").is_some() || r.header("SIGN").is_some(),
+    resign,
+    allowed: &[
+        ("GET", "/api/v4/spot/accounts"),
+        ("GET", "/api/v4/spot/fee"),
+        ("GET", "/api/v4/wallet/fee"),
+        ("POST", "/api/v4/spot/orders"),
+        ("GET", "/api/v4/spot/orders"),
+        ("DELETE", "/api/v4/spot/orders"),
+        ("GET", "/api/v4/spot/orders/*"),
+        ("DELETE", "/api/v4/spot/orders/*"),
+        ("GET", "/api/v4/spot/open_orders"),
+        ("GET", "/api/v4/spot/my_trades"),
+        ("GET", "/api/v4/futures/*/accounts"),
+        ("GET", "/api/v4/futures/*/positions"),
+        ("GET", "/api/v4/futures/*/positions/*"),
+        ("POST", "/api/v4/futures/*/positions/*/leverage"),
+        ("POST", "/api/v4/futures/*/orders"),
+        ("GET", "/api/v4/futures/*/orders"),
+        ("GET", "/api/v4/futures/*/orders/*"),
+        ("DELETE", "/api/v4/futures/*/orders/*"),
+        ("GET", "/api/v4/futures/*/my_trades"),
+    ],
+    forbidden: &[
+        "withdraw",
+        "transfer",
+        "sub_account",
+        "sub-account",
+        "main_keys",
+        "apikey",
+    ],
+    orders: gate_orders,
+};
+
+/// Gate v4: `SIGN` is HMAC-SHA512 hex of METHOD, path, the query (not percent-encoded),
+/// hex SHA-512 of the body and the `Timestamp` header, joined by newlines.
+fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
+    if r.header("KEY") != Some(stand.key) {
+        return Err("KEY is not this run's key".into());
+    }
+    let ts = r
+        .header("Timestamp")
+        .ok_or("the request has no Timestamp")?;
+    let sig = r
+        .header("SIGN")
+        .ok_or("the request carries the key but no signature")?;
+    let body = crate::proxy::body_text(r)?;
+    let s = format!(
+        "{}\n{}\n{}\n{}\n{ts}",
+        r.method,
+        r.path,
+        percent_decoded(r.query),
+        hex::encode(Sha512::digest(body.as_bytes()))
+    );
+    let tag = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
+    if !crate::proxy::same(&tag, &hmac_sha512(stand.secret.as_bytes(), s.as_bytes())) {
+        return Err("the signature is not this run's (signed with another secret?)".into());
+    }
+    let real_sig = hex::encode(hmac_sha512(real.secret.as_bytes(), s.as_bytes()));
+    Ok(Outgoing {
+        query: r.query.to_string(),
+        headers: with_headers(r, &[("KEY", real.key), ("SIGN", &real_sig)]),
+        body: r.body.to_vec(),
+    })
+}
+
+fn gate_orders(r: &Incoming<'_>) -> OrdersOf {
+    let spot = match (r.method, r.path) {
+        ("POST", "/api/v4/spot/orders") => true,
+        ("POST", p) if p.starts_with("/api/v4/futures/") && p.ends_with("/orders") => false,
+        (_, p) if p.contains("batch") => {
+            return Some(Err("batch orders are not read by the proxy".into()))
+        }
+        _ => return None,
+    };
+    let v = match json_body(r) {
+        Ok(v) => v,
+        Err(e) => return Some(Err(e)),
+    };
+    let s = |n: &str| v.get(n).and_then(|x| x.as_str()).unwrap_or("");
+    let symbol = if spot {
+        s("currency_pair")
+    } else {
+        s("contract")
+    };
+    if symbol.is_empty() {
+        return Some(Err("the order names no currency pair or contract".into()));
+    }
+    // Spot market buys count `amount` in the quote currency; futures `size` is contracts.
+    let notional = if !spot {
+        None
+    } else if s("type") == "market" && s("side") == "buy" {
+        num(v.get("amount"))
+    } else {
+        num(v.get("amount"))
+            .zip(num(v.get("price")))
+            .map(|(a, p)| a * p)
+    };
+    Some(Ok(vec![Order {
+        symbol: symbol.to_string(),
+        notional,
+    }]))
 }
