@@ -192,7 +192,7 @@ impl Bao {
             let sent = match body {
                 Some(text) => b
                     .header("Content-Type", "application/json")
-                    .body(text.as_bytes().to_vec())
+                    .body(text.as_bytes())
                     .map(|r| self.agent.run(r)),
                 None => b.body(()).map(|r| self.agent.run(r)),
             };

@@ -9,8 +9,6 @@
 //!
 //! Nothing here puts a secret, a signature or a query string into a reason.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::exchange::Exchange;
@@ -364,11 +362,97 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Does `tag` equal HMAC-SHA256(key, msg)? Constant time.
-pub(crate) fn hmac_sha256_ok(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    m.update(msg);
-    m.verify_slice(tag).is_ok()
+/// How an exchange writes its HMAC: the hash, and hex or base64.
+#[derive(Clone, Copy)]
+pub(crate) enum Tag {
+    HexSha256,
+    HexSha384,
+    HexSha512,
+    B64Sha256,
+    B64Sha512,
+}
+
+/// Checks that `sig` is the exchange's HMAC of the stand-in's message under the stand-in
+/// secret (constant time), then returns the HMAC of the real message under the real secret,
+/// written the same way. Each side is (secret, message); the messages differ only where an
+/// exchange signs the key itself (Bybit). `Err`: the request is not this run's.
+pub(crate) fn resign_tag(
+    tag: Tag,
+    sig: &str,
+    stand: (&[u8], &[u8]),
+    real: (&[u8], &[u8]),
+) -> Result<String, String> {
+    use crate::verify::{hmac_sha256, hmac_sha384, hmac_sha512};
+    let mac = |(k, msg): (&[u8], &[u8])| match tag {
+        Tag::HexSha256 | Tag::B64Sha256 => hmac_sha256(k, msg),
+        Tag::HexSha384 => hmac_sha384(k, msg),
+        Tag::HexSha512 | Tag::B64Sha512 => hmac_sha512(k, msg),
+    };
+    let hex_tag = matches!(tag, Tag::HexSha256 | Tag::HexSha384 | Tag::HexSha512);
+    let sent = if hex_tag {
+        hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?
+    } else {
+        base64::Engine::decode(&B64, sig).map_err(|_| "the signature is not base64".to_string())?
+    };
+    if !same(&sent, &mac(stand)) {
+        return Err("the signature is not this run's (signed with another secret?)".into());
+    }
+    let real = mac(real);
+    Ok(if hex_tag {
+        hex::encode(real)
+    } else {
+        b64(&real)
+    })
+}
+
+/// The request's key header must hold this run's stand-in key.
+pub(crate) fn stand_in_key(
+    r: &Incoming<'_>,
+    header: &str,
+    stand: &Creds<'_>,
+) -> Result<(), String> {
+    if r.header(header) == Some(stand.key) {
+        Ok(())
+    } else {
+        Err(format!("{header} is not this run's key"))
+    }
+}
+
+/// A header the signature needs.
+pub(crate) fn needed<'r>(r: &'r Incoming<'_>, header: &str) -> Result<&'r str, String> {
+    r.header(header)
+        .ok_or_else(|| format!("the request has no {header}"))
+}
+
+/// The passphrase header as sent, with the stand-in's and the real passphrase.
+pub(crate) fn passphrases<'r, 'c>(
+    r: &'r Incoming<'_>,
+    header: &str,
+    stand: &Creds<'c>,
+    real: &Creds<'c>,
+) -> Result<(&'r str, &'c str, &'c str), String> {
+    match (r.header(header), stand.passphrase, real.passphrase) {
+        (Some(sent), Some(s), Some(r)) => Ok((sent, s, r)),
+        _ => Err(format!("the request has no {header}")),
+    }
+}
+
+/// `?query`, or nothing when there is none (what OKX, KuCoin and Bitget append to the path).
+pub(crate) fn query_suffix(query: &str) -> String {
+    if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    }
+}
+
+/// The child's request with only some headers replaced (query and body exactly as sent).
+pub(crate) fn swapped(r: &Incoming<'_>, replace: &[(&str, &str)]) -> Outgoing {
+    Outgoing {
+        query: r.query.to_string(),
+        headers: with_headers(r, replace),
+        body: r.body.to_vec(),
+    }
 }
 
 /// The headers with `replace`'s names given new values (case-insensitive), all others kept.

@@ -94,8 +94,8 @@ fn parse(status: u16, body: &str) -> Result<KeyFacts, Failure> {
 // ---- the signing proxy (`vault run --proxy`) ----
 
 use crate::proxy::{
-    form_num, form_params, hmac_sha256_ok, param_span, with_headers, without_param, Incoming,
-    Order, OrdersOf, Outgoing, ProxySpec,
+    form_num, form_params, param_span, with_headers, without_param, Incoming, Order, OrdersOf,
+    Outgoing, ProxySpec,
 };
 
 pub(super) const PROXY: ProxySpec = ProxySpec {
@@ -180,9 +180,8 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 /// the body, without the `signature` parameter, which is in the query (GET, DELETE) or the
 /// body (POST, PUT); the key in `X-MBX-APIKEY`.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    if r.header("X-MBX-APIKEY") != Some(stand.key) {
-        return Err("X-MBX-APIKEY is not this run's key".into());
-    }
+    use crate::proxy::{resign_tag, stand_in_key, Tag};
+    stand_in_key(r, "X-MBX-APIKEY", stand)?;
     let body = crate::proxy::body_text(r)?;
     let in_query = param_span(r.query, "signature");
     let in_body = param_span(body, "signature");
@@ -197,11 +196,12 @@ fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgo
         without_param(r.query, "signature"),
         without_param(body, "signature")
     );
-    let tag = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
-    if !hmac_sha256_ok(stand.secret.as_bytes(), payload.as_bytes(), &tag) {
-        return Err("the signature is not this run's (signed with another secret?)".into());
-    }
-    let real_sig = hex::encode(hmac_sha256(real.secret.as_bytes(), payload.as_bytes()));
+    let real_sig = resign_tag(
+        Tag::HexSha256,
+        sig,
+        (stand.secret.as_bytes(), payload.as_bytes()),
+        (real.secret.as_bytes(), payload.as_bytes()),
+    )?;
     let splice = |s: &str| format!("{}{real_sig}{}", &s[..span.start], &s[span.end..]);
     let (query, body) = if in_query.is_some() {
         (splice(r.query), r.body.to_vec())

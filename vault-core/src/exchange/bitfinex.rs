@@ -93,7 +93,7 @@ fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
 
 // ---- the signing proxy (`vault run --proxy`) ----
 
-use crate::proxy::{json_body, num, with_headers, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
+use crate::proxy::{json_body, num, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
 
 pub(super) const PROXY: ProxySpec = ProxySpec {
     hosts: &["api.bitfinex.com", "api-pub.bitfinex.com"],
@@ -132,27 +132,24 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 
 /// Bitfinex v2: `bfx-signature` is HMAC-SHA384 hex of `/api` + path + nonce + body.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    if r.header("bfx-apikey") != Some(stand.key) {
-        return Err("bfx-apikey is not this run's key".into());
-    }
-    let nonce = r
-        .header("bfx-nonce")
-        .ok_or("the request has no bfx-nonce")?;
-    let sig = r
-        .header("bfx-signature")
-        .ok_or("the request carries the key but no signature")?;
-    let auth = format!("/api{}{nonce}{}", r.path, crate::proxy::body_text(r)?);
-    let tag = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
-    let want = hmac_sha384(stand.secret.as_bytes(), auth.as_bytes());
-    if !crate::proxy::same(&tag, &want) {
-        return Err("the signature is not this run's (signed with another secret?)".into());
-    }
-    let real_sig = hex::encode(hmac_sha384(real.secret.as_bytes(), auth.as_bytes()));
-    Ok(Outgoing {
-        query: r.query.to_string(),
-        headers: with_headers(r, &[("bfx-apikey", real.key), ("bfx-signature", &real_sig)]),
-        body: r.body.to_vec(),
-    })
+    use crate::proxy::{needed, resign_tag, stand_in_key, swapped, Tag};
+    stand_in_key(r, "bfx-apikey", stand)?;
+    let auth = format!(
+        "/api{}{}{}",
+        r.path,
+        needed(r, "bfx-nonce")?,
+        crate::proxy::body_text(r)?
+    );
+    let sig = resign_tag(
+        Tag::HexSha384,
+        needed(r, "bfx-signature")?,
+        (stand.secret.as_bytes(), auth.as_bytes()),
+        (real.secret.as_bytes(), auth.as_bytes()),
+    )?;
+    Ok(swapped(
+        r,
+        &[("bfx-apikey", real.key), ("bfx-signature", &sig)],
+    ))
 }
 
 fn bitfinex_orders(r: &Incoming<'_>) -> OrdersOf {

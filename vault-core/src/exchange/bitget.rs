@@ -64,8 +64,7 @@ fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
 // ---- the signing proxy (`vault run --proxy`) ----
 
 use crate::proxy::{
-    b64, json_body, num, percent_decoded, same, with_headers, Incoming, Order, OrdersOf, Outgoing,
-    ProxySpec,
+    json_body, num, percent_decoded, same, Incoming, Order, OrdersOf, Outgoing, ProxySpec,
 };
 
 pub(super) const PROXY: ProxySpec = ProxySpec {
@@ -112,55 +111,34 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 /// Bitget v2: `ACCESS-SIGN` is base64 HMAC-SHA256 of timestamp, METHOD, path, `?` and the
 /// query (not percent-encoded), and body; the passphrase travels as it is.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    if r.header("ACCESS-KEY") != Some(stand.key) {
-        return Err("ACCESS-KEY is not this run's key".into());
-    }
-    let (Some(pass), Some(stand_pass), Some(real_pass)) = (
-        r.header("ACCESS-PASSPHRASE"),
-        stand.passphrase,
-        real.passphrase,
-    ) else {
-        return Err("the request has no ACCESS-PASSPHRASE".into());
-    };
-    if !same(pass.as_bytes(), stand_pass.as_bytes()) {
+    use crate::proxy::{needed, passphrases, query_suffix, resign_tag, stand_in_key, swapped, Tag};
+    stand_in_key(r, "ACCESS-KEY", stand)?;
+    let (sent, stand_pass, real_pass) = passphrases(r, "ACCESS-PASSPHRASE", stand, real)?;
+    if !same(sent.as_bytes(), stand_pass.as_bytes()) {
         return Err("ACCESS-PASSPHRASE is not this run's".into());
     }
-    let ts = r
-        .header("ACCESS-TIMESTAMP")
-        .ok_or("the request has no ACCESS-TIMESTAMP")?;
-    let sig = r
-        .header("ACCESS-SIGN")
-        .ok_or("the request carries the key but no signature")?;
-    let q = if r.query.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", percent_decoded(r.query))
-    };
     let pre = format!(
-        "{ts}{}{}{q}{}",
+        "{}{}{}{}{}",
+        needed(r, "ACCESS-TIMESTAMP")?,
         r.method,
         r.path,
+        query_suffix(&percent_decoded(r.query)),
         crate::proxy::body_text(r)?
     );
-    let tag = B64
-        .decode(sig)
-        .map_err(|_| "the signature is not base64".to_string())?;
-    if !crate::proxy::hmac_sha256_ok(stand.secret.as_bytes(), pre.as_bytes(), &tag) {
-        return Err("the signature is not this run's (signed with another secret?)".into());
-    }
-    let real_sig = b64(&hmac_sha256(real.secret.as_bytes(), pre.as_bytes()));
-    Ok(Outgoing {
-        query: r.query.to_string(),
-        headers: with_headers(
-            r,
-            &[
-                ("ACCESS-KEY", real.key),
-                ("ACCESS-PASSPHRASE", real_pass),
-                ("ACCESS-SIGN", &real_sig),
-            ],
-        ),
-        body: r.body.to_vec(),
-    })
+    let sig = resign_tag(
+        Tag::B64Sha256,
+        needed(r, "ACCESS-SIGN")?,
+        (stand.secret.as_bytes(), pre.as_bytes()),
+        (real.secret.as_bytes(), pre.as_bytes()),
+    )?;
+    Ok(swapped(
+        r,
+        &[
+            ("ACCESS-KEY", real.key),
+            ("ACCESS-PASSPHRASE", real_pass),
+            ("ACCESS-SIGN", &sig),
+        ],
+    ))
 }
 
 fn bitget_orders(r: &Incoming<'_>) -> OrdersOf {

@@ -97,7 +97,7 @@ fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
 
 // ---- the signing proxy (`vault run --proxy`) ----
 
-use crate::proxy::{json_body, num, with_headers, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
+use crate::proxy::{json_body, num, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
 
 pub(super) const PROXY: ProxySpec = ProxySpec {
     hosts: &[
@@ -154,41 +154,32 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 /// Bybit v5: `X-BAPI-SIGN` is HMAC-SHA256 hex of timestamp + key + recv_window + (the query
 /// string for GET, the body for POST); the key is inside what is signed.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    if r.header("X-BAPI-API-KEY") != Some(stand.key) {
-        return Err("X-BAPI-API-KEY is not this run's key".into());
-    }
+    use crate::proxy::{needed, resign_tag, stand_in_key, swapped, Tag};
+    stand_in_key(r, "X-BAPI-API-KEY", stand)?;
     if r.header("X-BAPI-SIGN-TYPE").is_some_and(|t| t != "2") {
         return Err("only HMAC-signed (X-BAPI-SIGN-TYPE 2) requests pass the proxy".into());
     }
-    let ts = r
-        .header("X-BAPI-TIMESTAMP")
-        .ok_or("the request has no X-BAPI-TIMESTAMP")?;
+    let ts = needed(r, "X-BAPI-TIMESTAMP")?;
     let recv = r.header("X-BAPI-RECV-WINDOW").unwrap_or("");
-    let sig = r
-        .header("X-BAPI-SIGN")
-        .ok_or("the request carries the key but no signature")?;
     let tail = if r.method == "GET" {
         r.query
     } else {
         crate::proxy::body_text(r)?
     };
-    let tag = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
-    let signed = |key: &str| format!("{ts}{key}{recv}{tail}");
-    if !crate::proxy::hmac_sha256_ok(stand.secret.as_bytes(), signed(stand.key).as_bytes(), &tag) {
-        return Err("the signature is not this run's (signed with another secret?)".into());
-    }
-    let real_sig = hex::encode(hmac_sha256(
-        real.secret.as_bytes(),
-        signed(real.key).as_bytes(),
-    ));
-    Ok(Outgoing {
-        query: r.query.to_string(),
-        headers: with_headers(
-            r,
-            &[("X-BAPI-API-KEY", real.key), ("X-BAPI-SIGN", &real_sig)],
-        ),
-        body: r.body.to_vec(),
-    })
+    // The key is inside what is signed: the stand-in's for the check, the real one after.
+    let sent = needed(r, "X-BAPI-SIGN")?;
+    let msg = |key: &str| format!("{ts}{key}{recv}{tail}");
+    let (stand_msg, real_msg) = (msg(stand.key), msg(real.key));
+    let sig = resign_tag(
+        Tag::HexSha256,
+        sent,
+        (stand.secret.as_bytes(), stand_msg.as_bytes()),
+        (real.secret.as_bytes(), real_msg.as_bytes()),
+    )?;
+    Ok(swapped(
+        r,
+        &[("X-BAPI-API-KEY", real.key), ("X-BAPI-SIGN", &sig)],
+    ))
 }
 
 fn bybit_orders(r: &Incoming<'_>) -> OrdersOf {

@@ -56,7 +56,7 @@ fn parse(status: u16, body: &str) -> Result<KeyFacts, Failure> {
 
 // ---- the signing proxy (`vault run --proxy`) ----
 
-use crate::proxy::{json_body, num, with_headers, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
+use crate::proxy::{json_body, num, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
 
 pub(super) const PROXY: ProxySpec = ProxySpec {
     hosts: &["api.coinbase.com"],
@@ -176,11 +176,7 @@ fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgo
     let sig: p256::ecdsa::Signature =
         p256::ecdsa::signature::Signer::sign(&signing, input.as_bytes());
     let jwt = format!("Bearer {input}.{}", b64url().encode(sig.to_bytes()));
-    Ok(Outgoing {
-        query: r.query.to_string(),
-        headers: with_headers(r, &[("Authorization", &jwt)]),
-        body: r.body.to_vec(),
-    })
+    Ok(crate::proxy::swapped(r, &[("Authorization", &jwt)]))
 }
 
 fn coinbase_orders(r: &Incoming<'_>) -> OrdersOf {

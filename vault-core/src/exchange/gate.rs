@@ -70,7 +70,7 @@ fn parse(status: u16, body: &str) -> Result<KeyFacts, Failure> {
 // ---- the signing proxy (`vault run --proxy`) ----
 
 use crate::proxy::{
-    json_body, num, percent_decoded, with_headers, Incoming, Order, OrdersOf, Outgoing, ProxySpec,
+    json_body, num, percent_decoded, Incoming, Order, OrdersOf, Outgoing, ProxySpec,
 };
 
 pub(super) const PROXY: ProxySpec = ProxySpec {
@@ -118,33 +118,24 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 /// Gate v4: `SIGN` is HMAC-SHA512 hex of METHOD, path, the query (not percent-encoded),
 /// hex SHA-512 of the body and the `Timestamp` header, joined by newlines.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    if r.header("KEY") != Some(stand.key) {
-        return Err("KEY is not this run's key".into());
-    }
-    let ts = r
-        .header("Timestamp")
-        .ok_or("the request has no Timestamp")?;
-    let sig = r
-        .header("SIGN")
-        .ok_or("the request carries the key but no signature")?;
+    use crate::proxy::{needed, resign_tag, stand_in_key, swapped, Tag};
+    stand_in_key(r, "KEY", stand)?;
     let body = crate::proxy::body_text(r)?;
     let s = format!(
-        "{}\n{}\n{}\n{}\n{ts}",
+        "{}\n{}\n{}\n{}\n{}",
         r.method,
         r.path,
         percent_decoded(r.query),
-        hex::encode(Sha512::digest(body.as_bytes()))
+        hex::encode(Sha512::digest(body.as_bytes())),
+        needed(r, "Timestamp")?
     );
-    let tag = hex::decode(sig).map_err(|_| "the signature is not hex".to_string())?;
-    if !crate::proxy::same(&tag, &hmac_sha512(stand.secret.as_bytes(), s.as_bytes())) {
-        return Err("the signature is not this run's (signed with another secret?)".into());
-    }
-    let real_sig = hex::encode(hmac_sha512(real.secret.as_bytes(), s.as_bytes()));
-    Ok(Outgoing {
-        query: r.query.to_string(),
-        headers: with_headers(r, &[("KEY", real.key), ("SIGN", &real_sig)]),
-        body: r.body.to_vec(),
-    })
+    let sig = resign_tag(
+        Tag::HexSha512,
+        needed(r, "SIGN")?,
+        (stand.secret.as_bytes(), s.as_bytes()),
+        (real.secret.as_bytes(), s.as_bytes()),
+    )?;
+    Ok(swapped(r, &[("KEY", real.key), ("SIGN", &sig)]))
 }
 
 fn gate_orders(r: &Incoming<'_>) -> OrdersOf {

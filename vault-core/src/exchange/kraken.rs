@@ -83,8 +83,7 @@ fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
 // ---- the signing proxy (`vault run --proxy`) ----
 
 use crate::proxy::{
-    form_num, form_params, json_body, num, with_headers, Incoming, Order, OrdersOf, Outgoing,
-    ProxySpec,
+    form_num, form_params, json_body, num, Incoming, Order, OrdersOf, Outgoing, ProxySpec,
 };
 
 pub(super) const PROXY: ProxySpec = ProxySpec {
@@ -139,12 +138,8 @@ fn nonce_of(r: &Incoming<'_>) -> Option<String> {
 /// Kraken: `API-Sign` is base64 HMAC-SHA512, keyed with the base64-decoded secret, of the
 /// path followed by SHA-256(nonce + body).
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    if r.header("API-Key") != Some(stand.key) {
-        return Err("API-Key is not this run's key".into());
-    }
-    let sig = r
-        .header("API-Sign")
-        .ok_or("the request carries the key but no signature")?;
+    use crate::proxy::{needed, resign_tag, stand_in_key, swapped, Tag};
+    stand_in_key(r, "API-Key", stand)?;
     let nonce = nonce_of(r).ok_or("the request body has no nonce")?;
     let mut msg = r.path.as_bytes().to_vec();
     let body = crate::proxy::body_text(r)?;
@@ -154,18 +149,14 @@ fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgo
             .map(zeroize::Zeroizing::new)
             .map_err(|_| "the secret is not base64".to_string())
     };
-    let tag = B64
-        .decode(sig)
-        .map_err(|_| "the signature is not base64".to_string())?;
-    if !crate::proxy::same(&tag, &hmac_sha512(&key_of(stand)?, &msg)) {
-        return Err("the signature is not this run's (signed with another secret?)".into());
-    }
-    let real_sig = B64.encode(hmac_sha512(&key_of(real)?, &msg));
-    Ok(Outgoing {
-        query: r.query.to_string(),
-        headers: with_headers(r, &[("API-Key", real.key), ("API-Sign", &real_sig)]),
-        body: r.body.to_vec(),
-    })
+    let (stand_key, real_key) = (key_of(stand)?, key_of(real)?);
+    let sig = resign_tag(
+        Tag::B64Sha512,
+        needed(r, "API-Sign")?,
+        (&stand_key, &msg),
+        (&real_key, &msg),
+    )?;
+    Ok(swapped(r, &[("API-Key", real.key), ("API-Sign", &sig)]))
 }
 
 fn kraken_orders(r: &Incoming<'_>) -> OrdersOf {

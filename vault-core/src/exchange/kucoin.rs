@@ -68,9 +68,7 @@ fn parse(_status: u16, body: &str) -> Result<KeyFacts, Failure> {
 
 // ---- the signing proxy (`vault run --proxy`) ----
 
-use crate::proxy::{
-    b64, json_body, num, same, with_headers, Incoming, Order, OrdersOf, Outgoing, ProxySpec,
-};
+use crate::proxy::{json_body, num, same, Incoming, Order, OrdersOf, Outgoing, ProxySpec};
 
 pub(super) const PROXY: ProxySpec = ProxySpec {
     hosts: &[
@@ -129,66 +127,46 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 /// and body; with key version 2 or 3 the passphrase itself travels HMAC'd under the secret.
 /// ccxt's partner headers sign the key too: they are dropped, as KuCoin does not need them.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    if r.header("KC-API-KEY") != Some(stand.key) {
-        return Err("KC-API-KEY is not this run's key".into());
-    }
-    let (Some(pass), Some(stand_pass), Some(real_pass)) = (
-        r.header("KC-API-PASSPHRASE"),
-        stand.passphrase,
-        real.passphrase,
-    ) else {
-        return Err("the request has no KC-API-PASSPHRASE".into());
-    };
+    use crate::proxy::{needed, passphrases, query_suffix, resign_tag, stand_in_key, swapped, Tag};
+    stand_in_key(r, "KC-API-KEY", stand)?;
+    let (sent, stand_pass, real_pass) = passphrases(r, "KC-API-PASSPHRASE", stand, real)?;
     let hashed = r.header("KC-API-KEY-VERSION").unwrap_or("1") != "1";
     let pass_of = |c: &Creds<'_>, p: &str| {
         if hashed {
-            b64(&hmac_sha256(c.secret.as_bytes(), p.as_bytes()))
+            B64.encode(hmac_sha256(c.secret.as_bytes(), p.as_bytes()))
         } else {
             p.to_string()
         }
     };
-    if !same(pass.as_bytes(), pass_of(stand, stand_pass).as_bytes()) {
+    if !same(sent.as_bytes(), pass_of(stand, stand_pass).as_bytes()) {
         return Err("KC-API-PASSPHRASE is not this run's".into());
     }
-    let ts = r
-        .header("KC-API-TIMESTAMP")
-        .ok_or("the request has no KC-API-TIMESTAMP")?;
-    let sig = r
-        .header("KC-API-SIGN")
-        .ok_or("the request carries the key but no signature")?;
-    let q = if r.query.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", r.query)
-    };
     let pre = format!(
-        "{ts}{}{}{q}{}",
+        "{}{}{}{}{}",
+        needed(r, "KC-API-TIMESTAMP")?,
         r.method,
         r.path,
+        query_suffix(r.query),
         crate::proxy::body_text(r)?
     );
-    let tag = B64
-        .decode(sig)
-        .map_err(|_| "the signature is not base64".to_string())?;
-    if !crate::proxy::hmac_sha256_ok(stand.secret.as_bytes(), pre.as_bytes(), &tag) {
-        return Err("the signature is not this run's (signed with another secret?)".into());
-    }
-    let real_sig = b64(&hmac_sha256(real.secret.as_bytes(), pre.as_bytes()));
+    let sig = resign_tag(
+        Tag::B64Sha256,
+        needed(r, "KC-API-SIGN")?,
+        (stand.secret.as_bytes(), pre.as_bytes()),
+        (real.secret.as_bytes(), pre.as_bytes()),
+    )?;
     let real_pass = pass_of(real, real_pass);
-    let mut headers = with_headers(
+    let mut out = swapped(
         r,
         &[
             ("KC-API-KEY", real.key),
             ("KC-API-PASSPHRASE", &real_pass),
-            ("KC-API-SIGN", &real_sig),
+            ("KC-API-SIGN", &sig),
         ],
     );
-    headers.retain(|(k, _)| !k.to_ascii_lowercase().starts_with("kc-api-partner"));
-    Ok(Outgoing {
-        query: r.query.to_string(),
-        headers,
-        body: r.body.to_vec(),
-    })
+    out.headers
+        .retain(|(k, _)| !k.to_ascii_lowercase().starts_with("kc-api-partner"));
+    Ok(out)
 }
 
 fn kucoin_orders(r: &Incoming<'_>) -> OrdersOf {

@@ -370,7 +370,7 @@ fn forward<'a>(
     let sent = if body.is_empty() {
         b.body(()).map(|r| st.agent.run(r))
     } else {
-        b.body(body.to_vec()).map(|r| st.agent.run(r))
+        b.body(body).map(|r| st.agent.run(r))
     };
     let mut resp = match sent {
         Err(_) => return Answer::ours(400, "bad-request", "the request is not valid HTTP"),
