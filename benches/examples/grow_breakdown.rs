@@ -8,7 +8,8 @@ use vault_core::{parse_identity_file, policy, OpenOptions, Unlock, VaultFile};
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let id = parse_identity_file(&std::fs::read(&a[3]).expect("identity")).expect("identity");
-    for round in 0..3 {
+    let rounds: usize = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(3);
+    for round in 0..rounds {
         let t = Instant::now();
         let f = VaultFile::read(a[1].as_ref(), OpenOptions::new(&a[2])).expect("read");
         let t_read = t.elapsed();

@@ -230,24 +230,73 @@ fn a_body_forged_with_the_public_recipient_is_rejected() {
     let full = read(&sb.vault());
     let parsed = format::parse(&full).expect("parse");
     let recipient: age::x25519::Recipient = parsed.header.recipient.parse().expect("recipient");
-    let forged_json = br#"{"format":1,"fingerprint_key":"00","log_key":"00","bots":{}}"#;
-    let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-        .expect("enc");
-    let mut body = Vec::new();
-    let mut w = enc.wrap_output(&mut body).expect("wrap");
-    w.write_all(forged_json).expect("write");
-    w.finish().expect("finish");
-    let file = format::assemble(parsed.header_bytes, &body, |_| [0u8; 32]);
-    let t = sb.path().join("forged.age");
-    write_raw(&t, &file);
-    let r = VaultFile::read(&t, sb.opts())
-        .expect("checksum is fine")
-        .unlock(Unlock::Identity(&id));
-    assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
-    let r = VaultFile::read(&t, sb.opts())
+    // A small body, and one past 64 KiB, whose MAC is checked on a second thread while the
+    // body decrypts: both are refused.
+    let big = format!(
+        r#"{{"format":1,"fingerprint_key":"00","log_key":"00","bots":{{}},"exported_files":["{}"]}}"#,
+        "x".repeat(200 * 1024)
+    );
+    for forged_json in [
+        br#"{"format":1,"fingerprint_key":"00","log_key":"00","bots":{}}"#.as_slice(),
+        big.as_bytes(),
+    ] {
+        let enc =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .expect("enc");
+        let mut body = Vec::new();
+        let mut w = enc.wrap_output(&mut body).expect("wrap");
+        w.write_all(forged_json).expect("write");
+        w.finish().expect("finish");
+        let file = format::assemble(parsed.header_bytes, &body, |_| [0u8; 32]);
+        let t = sb.path().join("forged.age");
+        write_raw(&t, &file);
+        let r = VaultFile::read(&t, sb.opts())
+            .expect("checksum is fine")
+            .unlock(Unlock::Identity(&id));
+        assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
+        let r = VaultFile::read(&t, sb.opts())
+            .expect("read")
+            .unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
+        assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
+    }
+}
+
+#[test]
+fn a_vault_past_64_kib_writes_verifies_and_reopens_with_every_bot() {
+    // Bodies past 64 KiB take the two-thread paths (MAC beside decrypt; the write check
+    // beside write and fsync), and the body text outgrows its first buffer estimate.
+    let sb = Sandbox::new();
+    let mut v = sb.create();
+    let bots: Vec<_> = (0..300)
+        .map(|i| {
+            let mut b = new_bot(
+                &format!("bot-{i:03}"),
+                &format!("AKEY-big-{i:08}-0000000000"),
+                &format!("SECRET-big-{i:08}-000000000"),
+            );
+            b.note = Some("n".repeat(if i == 7 { 300 * 1024 } else { 100 }));
+            b
+        })
+        .collect();
+    v.add_many(bots).expect("add many");
+    assert!(read(&sb.vault()).len() > 300 * 1024);
+    let id = identity_of(&v);
+    drop(v);
+    let mut v = VaultFile::read(&sb.vault(), sb.opts())
         .expect("read")
-        .unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
-    assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
+        .unlock(Unlock::Identity(&id))
+        .expect("unlock");
+    assert_eq!(v.bots().count(), 300);
+    assert_eq!(
+        v.bot("bot-007").expect("bot").note.as_deref().map(str::len),
+        Some(300 * 1024)
+    );
+    v.remove("bot-007").expect("remove");
+    let v = VaultFile::read(&sb.vault(), sb.opts())
+        .expect("read")
+        .unlock(Unlock::Identity(&id))
+        .expect("unlock");
+    assert_eq!(v.bots().count(), 299);
 }
 
 #[test]

@@ -280,14 +280,18 @@ pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     if python_int(v) || python_float(v) {
         return true;
     }
-    let l = v.to_ascii_lowercase();
-    if matches!(l.as_str(), "t" | "true" | "f" | "false") {
+    if ["t", "true", "f", "false"]
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w))
+    {
         return true;
     }
-    matches!(
-        serde_json::from_str::<serde_json::Value>(v),
-        Ok(serde_json::Value::Array(_))
-    )
+    // Only a value that opens a list can parse as one (no JSON parse of every secret).
+    v.starts_with('[')
+        && matches!(
+            serde_json::from_str::<serde_json::Value>(v),
+            Ok(serde_json::Value::Array(_))
+        )
 }
 
 /// digit (["_"] digit)*

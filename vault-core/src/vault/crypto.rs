@@ -134,23 +134,32 @@ pub(super) fn keyring_slot(
     Ok(slot)
 }
 
-/// Serializes the body into zeroizing memory sized exactly, so no reallocation leaves a copy.
+/// Serializes the body in one pass into zeroizing memory. The buffer starts at an estimate
+/// from the bot count; when it must grow, the text moves to a buffer twice the size and the
+/// old one is wiped before it is freed, so no reallocation leaves a copy behind.
 pub(super) fn body_plaintext(body: &Body) -> Result<Zeroizing<Vec<u8>>> {
-    struct Count(usize);
-    impl Write for Count {
+    struct Growing(Zeroizing<Vec<u8>>);
+    impl Write for Growing {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
+            let need = self.0.len() + b.len();
+            if need > self.0.capacity() {
+                let mut bigger =
+                    Zeroizing::new(Vec::with_capacity(need.max(2 * self.0.capacity())));
+                bigger.extend_from_slice(&self.0);
+                // The old buffer is zeroized (Zeroizing's drop) as it is replaced.
+                self.0 = bigger;
+            }
+            self.0.extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let mut c = Count(0);
-    serde_json::to_writer(&mut c, body).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    let mut buf = Zeroizing::new(Vec::with_capacity(c.0));
-    serde_json::to_writer(&mut *buf, body).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    Ok(buf)
+    let estimate = 4096 + 1024 * body.bots.len();
+    let mut w = Growing(Zeroizing::new(Vec::with_capacity(estimate)));
+    serde_json::to_writer(&mut w, body).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    Ok(w.0)
 }
 
 pub(super) fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
@@ -170,7 +179,9 @@ pub(super) fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
 /// Verifies the trailer MAC over the exact bytes read, then decrypts and parses the body.
 pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body> {
     let pt = decrypt_verified(keys, parsed)?;
-    let body: Body = serde_json::from_slice(&pt).map_err(|_| Error::Tampered)?;
+    // UTF-8 is checked once for the whole text, so the parser does not check every string again.
+    let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
+    let body: Body = serde_json::from_str(text).map_err(|_| Error::Tampered)?;
     if body.format != BODY_FORMAT {
         return Err(Error::UnsupportedVersion(
             u8::try_from(body.format).unwrap_or(u8::MAX),
@@ -179,26 +190,49 @@ pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body
     Ok(body)
 }
 
-/// Verifies the trailer MAC and the recipient, then decrypts the whole body (its final chunk
-/// verified) into zeroizing memory.
+/// Verifies the trailer MAC and the recipient, and decrypts the whole body (its final chunk
+/// verified) into zeroizing memory. The MAC is computed on a second thread while this one
+/// decrypts (age authenticates every chunk itself); nothing is returned, and so nothing
+/// parsed, unless both hold.
 pub(super) fn decrypt_verified(
     keys: &Keys,
     parsed: &format::Parsed<'_>,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let mut mac = keys.mac(&parsed.header.vault_id);
-    mac.update(parsed.mac_input);
-    mac.verify_slice(parsed.mac).map_err(|_| Error::Tampered)?;
     if keys.recipient() != parsed.header.recipient {
         return Err(Error::Tampered);
     }
-    let dec = age::Decryptor::new_buffered(parsed.body).map_err(|_| Error::Tampered)?;
-    let mut r = dec
-        .decrypt(std::iter::once(&keys.identity as &dyn age::Identity))
-        .map_err(|_| Error::Tampered)?;
-    // The whole body is decrypted and its final chunk verified before anything is parsed.
-    let mut pt = Zeroizing::new(Vec::with_capacity(parsed.body.len()));
-    r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
-    Ok(pt)
+    let mac_ok = || {
+        let mut mac = keys.mac(&parsed.header.vault_id);
+        mac.update(parsed.mac_input);
+        mac.verify_slice(parsed.mac).is_ok()
+    };
+    let decrypt = || -> Result<Zeroizing<Vec<u8>>> {
+        let dec = age::Decryptor::new_buffered(parsed.body).map_err(|_| Error::Tampered)?;
+        let mut r = dec
+            .decrypt(std::iter::once(&keys.identity as &dyn age::Identity))
+            .map_err(|_| Error::Tampered)?;
+        let mut pt = Zeroizing::new(Vec::with_capacity(parsed.body.len()));
+        r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
+        Ok(pt)
+    };
+    // Small bodies are not worth a thread.
+    let (mac_ok, pt) = if parsed.body.len() < 64 * 1024 {
+        (mac_ok(), decrypt())
+    } else {
+        std::thread::scope(
+            |s| match std::thread::Builder::new().spawn_scoped(s, mac_ok) {
+                Ok(h) => {
+                    let pt = decrypt();
+                    (h.join().unwrap_or(false), pt)
+                }
+                Err(_) => (mac_ok(), decrypt()),
+            },
+        )
+    };
+    if !mac_ok {
+        return Err(Error::Tampered);
+    }
+    pt
 }
 
 /// Parses an age identity file: the first `AGE-SECRET-KEY-1` line, comments allowed.

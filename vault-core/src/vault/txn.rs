@@ -180,18 +180,39 @@ impl Vault {
             m.update(input);
             m.finalize().into_bytes().into()
         });
-        if let Err(e) = store::atomic_write(&self.path, &file, change.init, |back| {
-            let parsed = format::parse(back)?;
-            // What comes back must verify and decrypt to exactly what we encrypted: stronger
-            // than parsing it again, and without a second JSON parse.
+        // What is written must verify and decrypt to exactly what we encrypted. The check of
+        // the assembled bytes runs on a second thread while the first writes and fsyncs them;
+        // `atomic_write` compares the bytes read back with these, then waits for the check,
+        // and renames only when both hold.
+        let check = || -> Result<()> {
+            let parsed = format::parse(&file)?;
             if *decrypt_verified(keys, &parsed)? == *plaintext {
                 Ok(())
             } else {
                 Err(Error::Corrupted(
-                    "the file read back differs from what was written",
+                    "the file as assembled does not decrypt to what was encrypted",
                 ))
             }
-        }) {
+        };
+        // A small file is not worth a thread.
+        let written = std::thread::scope(|s| {
+            let thread = if file.len() < 64 * 1024 {
+                Err(())
+            } else {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, check)
+                    .map_err(|_| ())
+            };
+            match thread {
+                Ok(h) => store::atomic_write(&self.path, &file, change.init, |_back| {
+                    h.join()
+                        .unwrap_or(Err(Error::Corrupted("the write check failed")))
+                }),
+                // Small, or no second thread to be had: check in line.
+                Err(_) => store::atomic_write(&self.path, &file, change.init, |_back| check()),
+            }
+        });
+        if let Err(e) = written {
             // The entry above names a write that did not happen: say so in the log too
             // (a writer killed right here leaves no marker; `vault log` then shows an entry
             // past the header's anchor, which it reports as not anchored).
