@@ -39,7 +39,7 @@ impl Incoming<'_> {
             .map(|(_, v)| v.as_str())
     }
 
-    fn body_str(&self) -> Result<&str, String> {
+    pub(crate) fn body_str(&self) -> Result<&str, String> {
         std::str::from_utf8(self.body).map_err(|_| "the request body is not UTF-8".to_string())
     }
 }
@@ -560,8 +560,21 @@ pub(crate) fn json_body(req: &Incoming<'_>) -> Result<serde_json::Value, String>
 }
 
 /// The body as text, for the exchange modules' signers.
-pub(crate) fn body_text<'a>(req: &'a Incoming<'_>) -> Result<&'a str, String> {
-    req.body_str()
+/// The text OKX, KuCoin and Bitget sign: the timestamp header, the method, the path, `?query`
+/// when there is one (the caller passes it as the exchange reads it), and the body as sent.
+pub(crate) fn ts_method_path_body(
+    r: &Incoming<'_>,
+    ts_header: &str,
+    query: &str,
+) -> Result<String, String> {
+    Ok(format!(
+        "{}{}{}{}{}",
+        needed(r, ts_header)?,
+        r.method,
+        r.path,
+        query_suffix(query),
+        r.body_str()?
+    ))
 }
 
 /// Base64 of HMAC-SHA256, OKX style.

@@ -182,7 +182,7 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
     use crate::proxy::{resign_tag, stand_in_key, Tag};
     stand_in_key(r, "X-MBX-APIKEY", stand)?;
-    let body = crate::proxy::body_text(r)?;
+    let body = r.body_str()?;
     let in_query = param_span(r.query, "signature");
     let in_body = param_span(body, "signature");
     let (sig, span) = match (&in_query, &in_body) {

@@ -134,12 +134,7 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
     use crate::proxy::{needed, resign_tag, stand_in_key, swapped, Tag};
     stand_in_key(r, "bfx-apikey", stand)?;
-    let auth = format!(
-        "/api{}{}{}",
-        r.path,
-        needed(r, "bfx-nonce")?,
-        crate::proxy::body_text(r)?
-    );
+    let auth = format!("/api{}{}{}", r.path, needed(r, "bfx-nonce")?, r.body_str()?);
     let sig = resign_tag(
         Tag::HexSha384,
         needed(r, "bfx-signature")?,

@@ -111,20 +111,15 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 /// Bitget v2: `ACCESS-SIGN` is base64 HMAC-SHA256 of timestamp, METHOD, path, `?` and the
 /// query (not percent-encoded), and body; the passphrase travels as it is.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    use crate::proxy::{needed, passphrases, query_suffix, resign_tag, stand_in_key, swapped, Tag};
+    use crate::proxy::{
+        needed, passphrases, resign_tag, stand_in_key, swapped, ts_method_path_body, Tag,
+    };
     stand_in_key(r, "ACCESS-KEY", stand)?;
     let (sent, stand_pass, real_pass) = passphrases(r, "ACCESS-PASSPHRASE", stand, real)?;
     if !same(sent.as_bytes(), stand_pass.as_bytes()) {
         return Err("ACCESS-PASSPHRASE is not this run's".into());
     }
-    let pre = format!(
-        "{}{}{}{}{}",
-        needed(r, "ACCESS-TIMESTAMP")?,
-        r.method,
-        r.path,
-        query_suffix(&percent_decoded(r.query)),
-        crate::proxy::body_text(r)?
-    );
+    let pre = ts_method_path_body(r, "ACCESS-TIMESTAMP", &percent_decoded(r.query))?;
     let sig = resign_tag(
         Tag::B64Sha256,
         needed(r, "ACCESS-SIGN")?,

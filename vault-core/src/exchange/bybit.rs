@@ -164,7 +164,7 @@ fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgo
     let tail = if r.method == "GET" {
         r.query
     } else {
-        crate::proxy::body_text(r)?
+        r.body_str()?
     };
     // The key is inside what is signed: the stand-in's for the check, the real one after.
     let sent = needed(r, "X-BAPI-SIGN")?;

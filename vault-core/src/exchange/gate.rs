@@ -120,7 +120,7 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
     use crate::proxy::{needed, resign_tag, stand_in_key, swapped, Tag};
     stand_in_key(r, "KEY", stand)?;
-    let body = crate::proxy::body_text(r)?;
+    let body = r.body_str()?;
     let s = format!(
         "{}\n{}\n{}\n{}\n{}",
         r.method,

@@ -142,7 +142,7 @@ fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgo
     stand_in_key(r, "API-Key", stand)?;
     let nonce = nonce_of(r).ok_or("the request body has no nonce")?;
     let mut msg = r.path.as_bytes().to_vec();
-    let body = crate::proxy::body_text(r)?;
+    let body = r.body_str()?;
     msg.extend_from_slice(&Sha256::digest(format!("{nonce}{body}").as_bytes()));
     let key_of = |c: &Creds<'_>| {
         B64.decode(c.secret)

@@ -127,7 +127,9 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 /// and body; with key version 2 or 3 the passphrase itself travels HMAC'd under the secret.
 /// ccxt's partner headers sign the key too: they are dropped, as KuCoin does not need them.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    use crate::proxy::{needed, passphrases, query_suffix, resign_tag, stand_in_key, swapped, Tag};
+    use crate::proxy::{
+        needed, passphrases, resign_tag, stand_in_key, swapped, ts_method_path_body, Tag,
+    };
     stand_in_key(r, "KC-API-KEY", stand)?;
     let (sent, stand_pass, real_pass) = passphrases(r, "KC-API-PASSPHRASE", stand, real)?;
     let hashed = r.header("KC-API-KEY-VERSION").unwrap_or("1") != "1";
@@ -141,14 +143,7 @@ fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgo
     if !same(sent.as_bytes(), pass_of(stand, stand_pass).as_bytes()) {
         return Err("KC-API-PASSPHRASE is not this run's".into());
     }
-    let pre = format!(
-        "{}{}{}{}{}",
-        needed(r, "KC-API-TIMESTAMP")?,
-        r.method,
-        r.path,
-        query_suffix(r.query),
-        crate::proxy::body_text(r)?
-    );
+    let pre = ts_method_path_body(r, "KC-API-TIMESTAMP", r.query)?;
     let sig = resign_tag(
         Tag::B64Sha256,
         needed(r, "KC-API-SIGN")?,

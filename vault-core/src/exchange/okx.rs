@@ -120,20 +120,15 @@ pub(super) const PROXY: ProxySpec = ProxySpec {
 /// OKX v5: `OK-ACCESS-SIGN` is base64 HMAC-SHA256 of timestamp + METHOD + path (with `?query`)
 /// + body; key and passphrase travel in their own headers.
 fn resign(r: &Incoming<'_>, stand: &Creds<'_>, real: &Creds<'_>) -> Result<Outgoing, String> {
-    use crate::proxy::{needed, passphrases, query_suffix, resign_tag, stand_in_key, swapped, Tag};
+    use crate::proxy::{
+        needed, passphrases, resign_tag, stand_in_key, swapped, ts_method_path_body, Tag,
+    };
     stand_in_key(r, "OK-ACCESS-KEY", stand)?;
     let (sent, stand_pass, real_pass) = passphrases(r, "OK-ACCESS-PASSPHRASE", stand, real)?;
     if !same(sent.as_bytes(), stand_pass.as_bytes()) {
         return Err("OK-ACCESS-PASSPHRASE is not this run's".into());
     }
-    let pre = format!(
-        "{}{}{}{}{}",
-        needed(r, "OK-ACCESS-TIMESTAMP")?,
-        r.method,
-        r.path,
-        query_suffix(r.query),
-        crate::proxy::body_text(r)?
-    );
+    let pre = ts_method_path_body(r, "OK-ACCESS-TIMESTAMP", r.query)?;
     let sig = resign_tag(
         Tag::B64Sha256,
         needed(r, "OK-ACCESS-SIGN")?,
