@@ -226,3 +226,68 @@ pub fn become_account_on_exec(cmd: &mut std::process::Command, acct: &Account) {
         });
     }
 }
+
+/// Sets glibc's heap up for opening big vaults. A vault of thousands of bots touches a few MiB
+/// of fresh memory (the file, its plaintext, the parsed bots, the output), and on a VM each
+/// first touch of a 4 KiB page is a fault of about 3 µs: for 2,000 bots, ~1,400 faults were a
+/// third of `vault list`. So:
+/// - every block comes from the heap (no separate mapping per large block) and the heap is not
+///   trimmed: a freed buffer is reused, not unmapped and faulted in again;
+/// - the heap grows 16 MiB at a time (address space; pages are backed when first touched);
+/// - that heap, from its first 2 MiB boundary on, is marked for transparent huge pages (honoured
+///   where THP is `always` or `madvise`, the usual default): one fault maps 2 MiB.
+///
+/// Only performance changes: not what memory holds, who can read it, or what is zeroized (the
+/// process stays undumpable). glibc only (musl's allocator has no such knobs); elsewhere, or
+/// when a step is refused, it does less or nothing.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn tune_heap() {
+    const HUGE: usize = 2 << 20;
+    const PAD: usize = 16 << 20;
+    // SAFETY: mallopt only sets glibc's allocation parameters (documented options, valid
+    // values). malloc/free are paired, except one block kept for the life of the process on
+    // purpose; we never read or write either block. sbrk(0) only reads the heap's end.
+    // madvise(MADV_HUGEPAGE) is a hint on whole pages inside the heap mapping (from a heap
+    // block's address up to the heap's end) and changes no contents.
+    unsafe {
+        if libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20) == 0
+            || libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20) == 0
+            || libc::mallopt(libc::M_TOP_PAD, PAD as libc::c_int) == 0
+        {
+            return;
+        }
+        // A block larger than the free top of the startup heap makes the heap grow now, by the
+        // pad; the block starts where the free top began.
+        let probe = std::hint::black_box(libc::malloc(256 << 10));
+        if probe.is_null() {
+            return;
+        }
+        let top = probe as usize;
+        libc::free(probe);
+        let end = libc::sbrk(0) as usize;
+        let from = (top + HUGE - 1) & !(HUGE - 1);
+        if end < from + 2 * HUGE {
+            return;
+        }
+        // Small pages up to the first 2 MiB boundary cannot be huge: one block, kept and never
+        // touched (no memory backs it), fills that stretch, so what the command allocates next
+        // starts on the boundary. glibc puts 16 bytes of header before a block and rounds
+        // requests to 16; were that ever different, blocks would start a little off the
+        // boundary, which costs a few small-page faults and nothing else.
+        if from - top > 64 {
+            let filler = std::hint::black_box(libc::malloc(from - top - 16));
+            if filler.is_null() {
+                return;
+            }
+        }
+        libc::madvise(
+            from as *mut libc::c_void,
+            (end - from) & !(HUGE - 1),
+            libc::MADV_HUGEPAGE,
+        );
+    }
+}
+
+/// See the Linux/glibc version: nothing to tune here.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn tune_heap() {}

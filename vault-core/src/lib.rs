@@ -45,6 +45,7 @@ pub mod jsonc;
 pub mod kdf;
 pub mod mask;
 pub mod model;
+mod par;
 pub mod policy;
 pub mod proxy;
 mod secret;

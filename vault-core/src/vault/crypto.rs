@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::format::{self, KeyringSlot, KeyringStore, PassphraseSlot, Slot};
 use crate::kdf::{KdfParams, SALT_LEN};
 use crate::model::{Body, BODY_FORMAT};
+use crate::par;
 
 /// The identity with its derived keys.
 pub(super) struct Keys {
@@ -134,39 +135,18 @@ pub(super) fn keyring_slot(
     Ok(slot)
 }
 
-/// Serializes the body in one pass into zeroizing memory. The buffer starts at an estimate
-/// from the bot count; when it must grow, the text moves to a buffer twice the size and the
-/// old one is wiped before it is freed, so no reallocation leaves a copy behind.
+/// The body's text, in zeroizing memory (the bots in two halves: `json`).
 pub(super) fn body_plaintext(body: &Body) -> Result<Zeroizing<Vec<u8>>> {
-    struct Growing(Zeroizing<Vec<u8>>);
-    impl Write for Growing {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            let need = self.0.len() + b.len();
-            if need > self.0.capacity() {
-                let mut bigger =
-                    Zeroizing::new(Vec::with_capacity(need.max(2 * self.0.capacity())));
-                bigger.extend_from_slice(&self.0);
-                // The old buffer is zeroized (Zeroizing's drop) as it is replaced.
-                self.0 = bigger;
-            }
-            self.0.extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let estimate = 4096 + 1024 * body.bots.len();
-    let mut w = Growing(Zeroizing::new(Vec::with_capacity(estimate)));
-    serde_json::to_writer(&mut w, body).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    Ok(w.0)
+    super::json::write(body).map_err(|e| Error::InvalidInput(e.to_string()))
 }
 
 pub(super) fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
     let recipient = keys.identity.to_public();
     let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
         .map_err(|_| Error::Crypto("age encryption failed"))?;
-    let mut out = Vec::with_capacity(plaintext.len() + 512);
+    // age adds a 16-byte tag to every 64 KiB chunk and a header of a few hundred bytes: room
+    // for all of it, so the ciphertext is never copied to a larger buffer at the end.
+    let mut out = Vec::with_capacity(plaintext.len() + 16 * (plaintext.len() / 65536 + 1) + 1024);
     let mut w = enc
         .wrap_output(&mut out)
         .map_err(|_| Error::Crypto("age encryption failed"))?;
@@ -181,7 +161,7 @@ pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body
     let pt = decrypt_verified(keys, parsed)?;
     // UTF-8 is checked once for the whole text, so the parser does not check every string again.
     let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
-    let body: Body = serde_json::from_str(text).map_err(|_| Error::Tampered)?;
+    let body = super::json::parse(text).map_err(|_| Error::Tampered)?;
     if body.format != BODY_FORMAT {
         return Err(Error::UnsupportedVersion(
             u8::try_from(body.format).unwrap_or(u8::MAX),
@@ -215,20 +195,7 @@ pub(super) fn decrypt_verified(
         r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
         Ok(pt)
     };
-    // Small bodies are not worth a thread.
-    let (mac_ok, pt) = if parsed.body.len() < 64 * 1024 {
-        (mac_ok(), decrypt())
-    } else {
-        std::thread::scope(
-            |s| match std::thread::Builder::new().spawn_scoped(s, mac_ok) {
-                Ok(h) => {
-                    let pt = decrypt();
-                    (h.join().unwrap_or(false), pt)
-                }
-                Err(_) => (mac_ok(), decrypt()),
-            },
-        )
-    };
+    let (mac_ok, pt) = par::join(parsed.body.len() >= par::WORTH_A_THREAD, mac_ok, decrypt);
     if !mac_ok {
         return Err(Error::Tampered);
     }

@@ -25,6 +25,7 @@ use crate::store;
 mod bots;
 mod crypto;
 mod file;
+mod json;
 mod slots;
 mod txn;
 

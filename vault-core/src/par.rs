@@ -1,0 +1,74 @@
+//! Two pieces of work on two threads, for the few steps whose cost grows with the vault
+//! (checksum beside MAC, MAC beside decryption, the bots' JSON in two halves).
+//!
+//! Why not rayon's pool: building it panics when no thread can be had (a tight
+//! `RLIMIT_NPROC`, a small container), and nothing here may panic. A scoped thread that cannot
+//! be spawned just means the work runs here, one piece after the other.
+
+use std::sync::Mutex;
+
+/// Below this many bytes (or, for the bots, about this much JSON) a second thread costs more
+/// than it saves: spawning and joining one is tens of microseconds.
+pub(crate) const WORTH_A_THREAD: usize = 64 * 1024;
+
+/// Runs `a` and `b`, `a` on a second thread when `parallel` and a thread can be had, and
+/// returns both results. A panic in `a` is passed on as if `a` had run here.
+pub(crate) fn join<A, B, RA, RB>(parallel: bool, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    RA: Send,
+    B: FnOnce() -> RB,
+{
+    if !parallel {
+        return (a(), b());
+    }
+    // The thread takes `a` out of the cell; when it could not be spawned, `a` is still there.
+    let cell = Mutex::new(Some(a));
+    let take = |cell: &Mutex<Option<A>>| match cell.lock() {
+        Ok(mut g) => g.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new().spawn_scoped(s, || take(&cell).map(|a| a()));
+        let rb = b();
+        let ra = match spawned {
+            Ok(h) => match h.join() {
+                Ok(ra) => ra,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            Err(_) => None,
+        };
+        match ra {
+            Some(ra) => (ra, rb),
+            // No thread: `a` was never taken, so it runs here.
+            None => match take(&cell) {
+                Some(a) => (a(), rb),
+                None => unreachable!("a ran on the thread, which returned its result"),
+            },
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_results_come_back_whether_or_not_on_two_threads() {
+        for parallel in [false, true] {
+            let data: Vec<u64> = (0..1000).collect();
+            let (a, b) = join(
+                parallel,
+                || data[..500].iter().sum::<u64>(),
+                || data[500..].iter().sum::<u64>(),
+            );
+            assert_eq!(a + b, 499_500);
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_second_thread_reaches_the_caller() {
+        let r = std::panic::catch_unwind(|| join(true, || panic!("boom"), || 1));
+        assert!(r.is_err());
+    }
+}
