@@ -545,6 +545,86 @@ fn a_restored_older_copy_is_refused_as_a_rollback() {
 }
 
 #[test]
+fn a_writer_refuses_a_rollback_to_the_very_file_it_opened() {
+    // The writer's re-read sees the length and checksum of the file it opened, and so skips
+    // reading the rest; the generation record must still refuse that older file.
+    let sb = Sandbox::new();
+    let mut v = sb.create();
+    v.add(new_bot(
+        "a",
+        "AKEY-own-rollback-01",
+        "SECRET-own-rollback-1",
+    ))
+    .expect("add");
+    let id = identity_of(&v);
+    let mut stale = Vault::open(&sb.vault(), Unlock::Identity(&id), sb.opts()).expect("open");
+    let old = read(&sb.vault());
+    v.add(new_bot(
+        "b",
+        "AKEY-own-rollback-02",
+        "SECRET-own-rollback-2",
+    ))
+    .expect("newer write");
+    write_raw(&sb.vault(), &old);
+    match stale.add(new_bot(
+        "c",
+        "AKEY-own-rollback-03",
+        "SECRET-own-rollback-3",
+    )) {
+        Err(Error::RolledBack { found, seen }) => assert!(found < seen),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert_eq!(read(&sb.vault()), old, "a refused write changes nothing");
+}
+
+#[test]
+fn a_writer_never_adopts_a_file_changed_behind_it_that_ends_like_its_own() {
+    // A file damaged (or forged) between open and write, keeping the last 32 bytes of the
+    // one the writer verified: nothing of it is used, and the write puts a whole, verified
+    // vault in its place with every bot the writer knew.
+    let sb = Sandbox::new();
+    let mut v = sb.create();
+    v.add(new_bot("a", "AKEY-same-tail-00001", "SECRET-same-tail-001"))
+        .expect("add");
+    let mut bytes = read(&sb.vault());
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    write_raw(&sb.vault(), &bytes);
+    v.add(new_bot("b", "AKEY-same-tail-00002", "SECRET-same-tail-002"))
+        .expect("add over the damaged file");
+    let id = identity_of(&v);
+    drop(v);
+    let v = Vault::open(&sb.vault(), Unlock::Identity(&id), sb.opts()).expect("reopen");
+    let names: Vec<&str> = v.bots().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+}
+
+#[test]
+fn a_writer_whose_file_another_writer_replaced_starts_from_the_new_file() {
+    // The other case of the same re-read: a different checksum means a full read, verify
+    // and parse, so the other writer's bot is kept.
+    let sb = Sandbox::new();
+    let mut v = sb.create();
+    let id = identity_of(&v);
+    let mut other = Vault::open(&sb.vault(), Unlock::Identity(&id), sb.opts()).expect("open");
+    other
+        .add(new_bot(
+            "x",
+            "AKEY-other-writer-001",
+            "SECRET-other-writer-1",
+        ))
+        .expect("other add");
+    v.add(new_bot(
+        "y",
+        "AKEY-other-writer-002",
+        "SECRET-other-writer-2",
+    ))
+    .expect("add");
+    let names: Vec<&str> = v.bots().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["x", "y"]);
+}
+
+#[test]
 fn insecure_vault_files_are_refused() {
     let sb = Sandbox::new();
     sb.create();

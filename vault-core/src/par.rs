@@ -1,5 +1,5 @@
 //! Two pieces of work on two threads, for the few steps whose cost grows with the vault
-//! (checksum beside MAC, MAC beside decryption, the bots' JSON in two halves).
+//! (the checksum beside the MAC when a file is assembled, the MAC beside the decryption).
 //!
 //! Why not rayon's pool: building it panics when no thread can be had (a tight
 //! `RLIMIT_NPROC`, a small container), and nothing here may panic. A scoped thread that cannot
@@ -7,7 +7,7 @@
 
 use std::sync::Mutex;
 
-/// Below this many bytes (or, for the bots, about this much JSON) a second thread costs more
+/// Below this many bytes a second thread costs more
 /// than it saves: spawning and joining one is tens of microseconds.
 pub(crate) const WORTH_A_THREAD: usize = 64 * 1024;
 

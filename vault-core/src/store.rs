@@ -258,6 +258,21 @@ pub fn read_secure_in(path: &Path, credentials_dir: Option<&Path>) -> Result<Vec
     read_bounded(&mut f, path, meta.len(), MAX_FILE_LEN)
 }
 
+/// The length and last 32 bytes of a file, opened and checked as [`read_secure`] does: for a
+/// writer that only needs to know whether the file is still the one it last verified.
+pub(crate) fn len_and_last_32(path: &Path) -> Result<(u64, [u8; 32])> {
+    use std::io::{Seek, SeekFrom};
+    let (mut f, meta) = open_regular(path)?;
+    check_permissions_in(path, &meta, None)?;
+    let mut tail = [0u8; 32];
+    if meta.len() >= 32 {
+        f.seek(SeekFrom::Start(meta.len() - 32))
+            .and_then(|_| f.read_exact(&mut tail))
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    }
+    Ok((meta.len(), tail))
+}
+
 fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -135,9 +135,43 @@ pub(super) fn keyring_slot(
     Ok(slot)
 }
 
-/// The body's text, in zeroizing memory (the bots in two halves: `json`).
+/// Serializes the body in one pass into zeroizing memory. The buffer starts at an estimate
+/// from the bot count; when it must grow, the text moves to a buffer twice the size and the
+/// old one is wiped before it is freed, so no reallocation leaves a copy behind.
 pub(super) fn body_plaintext(body: &Body) -> Result<Zeroizing<Vec<u8>>> {
-    super::json::write(body).map_err(|e| Error::InvalidInput(e.to_string()))
+    struct Growing(Zeroizing<Vec<u8>>);
+    impl Growing {
+        #[cold]
+        fn grow(&mut self, need: usize) {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(need.max(2 * self.0.capacity())));
+            bigger.extend_from_slice(&self.0);
+            // The old buffer is zeroized (Zeroizing's drop) as it is replaced.
+            self.0 = bigger;
+        }
+    }
+    impl Write for Growing {
+        // serde_json writes many pieces of a few bytes: the common case (room left) inline.
+        #[inline]
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let need = self.0.len() + b.len();
+            if need > self.0.capacity() {
+                self.grow(need);
+            }
+            self.0.extend_from_slice(b);
+            Ok(b.len())
+        }
+        #[inline]
+        fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+            self.write(b).map(|_| ())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let estimate = 4096 + 1024 * body.bots.len();
+    let mut w = Growing(Zeroizing::new(Vec::with_capacity(estimate)));
+    serde_json::to_writer(&mut w, body).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    Ok(w.0)
 }
 
 pub(super) fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
@@ -161,7 +195,7 @@ pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body
     let pt = decrypt_verified(keys, parsed)?;
     // UTF-8 is checked once for the whole text, so the parser does not check every string again.
     let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
-    let body = super::json::parse(text).map_err(|_| Error::Tampered)?;
+    let body: Body = serde_json::from_str(text).map_err(|_| Error::Tampered)?;
     if body.format != BODY_FORMAT {
         return Err(Error::UnsupportedVersion(
             u8::try_from(body.format).unwrap_or(u8::MAX),

@@ -29,23 +29,47 @@ impl std::fmt::Debug for VaultFile {
     }
 }
 
+/// What tells a file this `Vault` read or wrote: its length and its last 32 bytes, the
+/// checksum (which `format::parse` checked against the content). Every write makes a new
+/// checksum, since the generation in the header grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileMark {
+    len: u64,
+    sum: [u8; 32],
+}
+
+/// The mark of bytes that passed `format::parse`.
+pub(super) fn file_mark(bytes: &[u8]) -> FileMark {
+    let mut sum = [0u8; 32];
+    if let Some(tail) = bytes.len().checked_sub(32).map(|i| &bytes[i..]) {
+        sum.copy_from_slice(tail);
+    }
+    FileMark {
+        len: bytes.len() as u64,
+        sum,
+    }
+}
+
+/// The mark of the file at `path` now, read with the checks of [`read_vault_bytes`] but
+/// without reading the rest of the file.
+pub(super) fn read_vault_mark(path: &Path) -> Result<FileMark> {
+    let (len, sum) = store::len_and_last_32(path).map_err(not_found)?;
+    store::check_directory(&store::parent_dir(path))?;
+    Ok(FileMark { len, sum })
+}
+
+fn not_found(e: Error) -> Error {
+    match e {
+        Error::FileNotFound(p) => Error::NotFound(p),
+        e => e,
+    }
+}
+
 /// Reads the vault file: its directory must be ours and not writable by others (checked at
 /// every open, not only at init), the file a regular owner-only file; a missing file is
 /// "no vault", not a missing key file.
-/// The file's trailing checksum (format::parse has checked it against the content).
-pub(super) fn file_sum(bytes: &[u8]) -> [u8; 32] {
-    let mut s = [0u8; 32];
-    if let Some(tail) = bytes.len().checked_sub(32).map(|i| &bytes[i..]) {
-        s.copy_from_slice(tail);
-    }
-    s
-}
-
 pub(super) fn read_vault_bytes(path: &Path) -> Result<Vec<u8>> {
-    let bytes = store::read_secure(path).map_err(|e| match e {
-        Error::FileNotFound(p) => Error::NotFound(p),
-        e => e,
-    })?;
+    let bytes = store::read_secure(path).map_err(not_found)?;
     store::check_directory(&store::parent_dir(path))?;
     Ok(bytes)
 }
@@ -149,7 +173,7 @@ impl VaultFile {
                 body,
                 unlocked_by: by,
                 warnings,
-                file_sum: file_sum(&self.bytes),
+                file_mark: Some(file_mark(&self.bytes)),
             }),
             // A writer may have replaced the file and raised the record between our read and
             // our check. Writers record the generation before they release the writer lock,
@@ -178,7 +202,7 @@ impl VaultFile {
             body,
             unlocked_by: by,
             warnings,
-            file_sum: file_sum(&bytes),
+            file_mark: Some(file_mark(&bytes)),
         })
     }
 }

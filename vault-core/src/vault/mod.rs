@@ -25,7 +25,6 @@ use crate::store;
 mod bots;
 mod crypto;
 mod file;
-mod json;
 mod slots;
 mod txn;
 
@@ -35,7 +34,7 @@ pub use file::VaultFile;
 
 use bots::fingerprint_owner;
 use crypto::{fingerprint, passphrase_slot, random, Keys};
-use file::read_vault_bytes;
+use file::{read_vault_bytes, FileMark};
 use txn::Change;
 
 /// How to open a vault.
@@ -120,9 +119,9 @@ pub struct Vault {
     body: Body,
     unlocked_by: UnlockedBy,
     warnings: Vec<String>,
-    /// The checksum (last 32 bytes) of the file as last read or written: a re-read that finds
-    /// the same bytes reuses `body` instead of verifying, decrypting and parsing it again.
-    file_sum: [u8; 32],
+    /// The file as last read or written (length and checksum), `None` before the first write:
+    /// a writer that finds the same mark on disk starts from `header` and `body` (txn.rs).
+    file_mark: Option<FileMark>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -183,7 +182,7 @@ impl Vault {
             body,
             unlocked_by: UnlockedBy::Created,
             warnings: vec![],
-            file_sum: [0; 32],
+            file_mark: None,
         };
         v.commit(
             Change {

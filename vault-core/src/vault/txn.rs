@@ -13,7 +13,7 @@
 //! re-wrapped on an ordinary write.
 
 use super::crypto::{body_plaintext, decrypt_verified, encrypt_body, open_with, Keys};
-use super::file::{file_sum, read_vault_bytes};
+use super::file::{file_mark, read_vault_bytes, read_vault_mark, FileMark};
 use super::{entry, Vault};
 use crate::audit_log;
 use crate::error::{Error, Result};
@@ -90,10 +90,10 @@ impl Vault {
         if let Some(k) = &keys {
             header.recipient = k.recipient();
         }
-        let (header, sum) =
+        let (header, mark) =
             self.write(keys.as_ref().unwrap_or(&self.keys), header, &body, &change)?;
         self.header = header;
-        self.file_sum = sum;
+        self.file_mark = Some(mark);
         self.body = body;
         if let Some(k) = keys {
             self.keys = k;
@@ -101,30 +101,37 @@ impl Vault {
         Ok(r)
     }
 
-    /// Reads the file again under the lock and verifies it with the identity we hold. When
-    /// it is byte for byte the file this `Vault` last read or wrote (the same SHA-256
-    /// checksum, which `format::parse` has just checked against the content), its MAC was
-    /// verified then and the body we hold is its body: no second decrypt and parse.
+    /// Reads the file again under the lock and verifies it with the identity we hold.
+    ///
+    /// When the file still has the length and checksum of the one this `Vault` last read or
+    /// wrote, it is that file: every write makes a new checksum (its generation is new), so
+    /// no other writer has written since. Then only its last 32 bytes are read, and nothing
+    /// of it is used: the draft starts from the header and body we verified then. A file
+    /// forged or damaged to end like ours is simply replaced by our next write.
     fn reread(&self) -> Result<(Header, Body)> {
+        let record = GenerationRecord::new(&self.opts.state_dir);
+        let refuse_rollback = |generation: u64, vault_id: &[u8; 16]| -> Result<()> {
+            match record.load(vault_id)? {
+                Some(seen) if generation < seen && !self.opts.accept_rollback => {
+                    Err(Error::RolledBack {
+                        found: generation,
+                        seen,
+                    })
+                }
+                _ => Ok(()),
+            }
+        };
+        if self.file_mark.is_some() && self.file_mark == Some(read_vault_mark(&self.path)?) {
+            refuse_rollback(self.header.generation, &self.header.vault_id)?;
+            return Ok((self.header.clone(), self.body.clone()));
+        }
         let bytes = read_vault_bytes(&self.path)?;
         let parsed = format::parse(&bytes)?;
         if self.keys.recipient() != parsed.header.recipient {
             return Err(Error::ConcurrentRekey);
         }
-        let body = if file_sum(&bytes) == self.file_sum {
-            self.body.clone()
-        } else {
-            open_with(&self.keys, &parsed)?
-        };
-        let record = GenerationRecord::new(&self.opts.state_dir);
-        if let Some(seen) = record.load(&parsed.header.vault_id)? {
-            if parsed.header.generation < seen && !self.opts.accept_rollback {
-                return Err(Error::RolledBack {
-                    found: parsed.header.generation,
-                    seen,
-                });
-            }
-        }
+        let body = open_with(&self.keys, &parsed)?;
+        refuse_rollback(parsed.header.generation, &parsed.header.vault_id)?;
         Ok((parsed.header, body))
     }
 
@@ -136,7 +143,7 @@ impl Vault {
         mut header: Header,
         body: &Body,
         change: &Change<'_>,
-    ) -> Result<(Header, [u8; 32])> {
+    ) -> Result<(Header, FileMark)> {
         // Past the highest generation seen here, not just past this file's: after
         // `--accept-rollback` restored an older copy, the first write moves it beyond the
         // record, so later plain commands open it without the flag.
@@ -184,8 +191,10 @@ impl Vault {
         // the assembled bytes runs on a second thread while the first writes and fsyncs them;
         // `atomic_write` compares the bytes read back with these, then waits for the check,
         // and renames only when both hold.
+        // The checksum is not computed again: `assemble` computed it over these very bytes a
+        // moment ago, and `atomic_write` compares what it reads back with them byte for byte.
         let check = || -> Result<()> {
-            let parsed = format::parse(&file)?;
+            let parsed = format::reparse(&file)?;
             if *decrypt_verified(keys, &parsed)? == *plaintext {
                 Ok(())
             } else {
@@ -233,6 +242,6 @@ impl Vault {
             return Err(e);
         }
         GenerationRecord::new(&self.opts.state_dir).store(&header.vault_id, header.generation)?;
-        Ok((header, file_sum(&file)))
+        Ok((header, file_mark(&file)))
     }
 }
