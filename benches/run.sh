@@ -3,6 +3,8 @@
 # Needs: hyperfine, argon2 (reference C), age (Go), grep, python3 (for argon2-cffi, the
 # optimized C build). Prints the figures that docs/PERFORMANCE.md records.
 # Usage: benches/run.sh [kdf] [start] [mask] [rss] [scan] [grow] [proxy] [fleet]   (no argument: all of them)
+# VAULT_BENCH_PROFILE=perf builds without LTO (a minute); VAULT_BENCH_BEFORE=BINARY adds an
+# older vault binary beside this one in `grow`.
 set -euo pipefail
 sections=" ${*:-kdf start mask rss scan grow proxy fleet} "
 want() { [[ "$sections" == *" $1 "* ]]; }
@@ -113,11 +115,17 @@ for n in 1 2000; do
   ls -l "$work/g$n/vault.age" | awk -v n="$n" '{print n " bots: " $5 " bytes"}'
 done
 g() { echo "env VAULT_PATH=$work/g$1/vault.age XDG_STATE_HOME=$work/g$1/state VAULT_IDENTITY_FILE=$work/g$1/id.txt"; }
-hyperfine -N --warmup 3 --runs 30 "$(g 1) $V list --json" "$(g 2000) $V list --json"
+# VAULT_BENCH_BEFORE=/path/to/an/older/vault: that binary is timed in the same runs too, on
+# both vaults, so before and after are compared side by side.
+B="${VAULT_BENCH_BEFORE:-}"
+list=("$(g 1) $V list --json" "$(g 2000) $V list --json")
+[ -n "$B" ] && list+=("$(g 1) $B list --json" "$(g 2000) $B list --json")
+hyperfine -N --warmup 3 --runs 30 "${list[@]}"
 # Each rotation needs a key the vault has never seen: the nanosecond clock makes one.
-hyperfine --warmup 3 --runs 30 \
-  "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $(g 1) $V rotate bot-00000 --from-stdin" \
-  "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $(g 2000) $V rotate bot-00000 --from-stdin"
+rot() { echo "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $(g "$1") $2 rotate bot-00000 --from-stdin"; }
+rotate=("$(rot 1 "$V")" "$(rot 2000 "$V")")
+[ -n "$B" ] && rotate+=("$(rot 1 "$B")" "$(rot 2000 "$B")")
+hyperfine --warmup 3 --runs 30 "${rotate[@]}"
 fi
 
 if want proxy; then

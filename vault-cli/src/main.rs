@@ -25,8 +25,6 @@ use crate::error::CliResult;
 fn main() {
     // Before anything could read a secret: no core dumps, no ptrace by same-user processes.
     sys::harden_process();
-    // Before the first large allocation: a big vault opens in fewer page faults (sys.rs).
-    sys::tune_heap();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -240,8 +240,16 @@ pub fn become_account_on_exec(cmd: &mut std::process::Command, acct: &Account) {
 /// Only performance changes: not what memory holds, who can read it, or what is zeroized (the
 /// process stays undumpable). glibc only (musl's allocator has no such knobs); elsewhere, or
 /// when a step is refused, it does less or nothing.
+///
+/// Once per process; the CLI calls it just before reading a vault of 256 KiB or more.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn tune_heap() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(tune_heap_now);
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_heap_now() {
     const HUGE: usize = 2 << 20;
     const PAD: usize = 16 << 20;
     // SAFETY: mallopt only sets glibc's allocation parameters (documented options, valid
