@@ -253,17 +253,22 @@ pub fn read_secure(path: &Path) -> Result<Vec<u8>> {
 
 /// [`read_secure`] with systemd's credentials directory allowed ([`check_permissions_in`]).
 pub fn read_secure_in(path: &Path, credentials_dir: Option<&Path>) -> Result<Vec<u8>> {
-    let (mut f, meta) = open_regular(path)?;
-    check_permissions_in(path, &meta, credentials_dir)?;
+    let (mut f, meta) = open_secure(path, credentials_dir)?;
     read_bounded(&mut f, path, meta.len(), MAX_FILE_LEN)
+}
+
+/// Opens a regular file and checks its owner and permissions ([`check_permissions_in`]).
+fn open_secure(path: &Path, credentials_dir: Option<&Path>) -> Result<(File, std::fs::Metadata)> {
+    let (f, meta) = open_regular(path)?;
+    check_permissions_in(path, &meta, credentials_dir)?;
+    Ok((f, meta))
 }
 
 /// The length and last 32 bytes of a file, opened and checked as [`read_secure`] does: for a
 /// writer that only needs to know whether the file is still the one it last verified.
 pub(crate) fn len_and_last_32(path: &Path) -> Result<(u64, [u8; 32])> {
     use std::io::{Seek, SeekFrom};
-    let (mut f, meta) = open_regular(path)?;
-    check_permissions_in(path, &meta, None)?;
+    let (mut f, meta) = open_secure(path, None)?;
     let mut tail = [0u8; 32];
     if meta.len() >= 32 {
         f.seek(SeekFrom::Start(meta.len() - 32))

@@ -207,26 +207,33 @@ impl VaultFile {
     }
 }
 
+/// Refuses a file older than the highest generation recorded on this machine, unless
+/// `accept_rollback`; returns the record. Readers ([`check_rollback`]) and writers (the
+/// re-read under the lock) both go through it.
+pub(super) fn refuse_rollback(opts: &OpenOptions, header: &Header) -> Result<Option<u64>> {
+    let seen = GenerationRecord::new(&opts.state_dir).load(&header.vault_id)?;
+    match seen {
+        Some(seen) if header.generation < seen && !opts.accept_rollback => Err(Error::RolledBack {
+            found: header.generation,
+            seen,
+        }),
+        _ => Ok(seen),
+    }
+}
+
+/// A reader's rollback check: [`refuse_rollback`], then a warning for an accepted rollback or
+/// a first sight, and the generation recorded when it is new here.
 pub(super) fn check_rollback(
     opts: &OpenOptions,
     header: &Header,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let record = GenerationRecord::new(&opts.state_dir);
-    let seen = record.load(&header.vault_id)?;
+    let seen = refuse_rollback(opts, header)?;
     match seen {
-        Some(seen) if header.generation < seen => {
-            if !opts.accept_rollback {
-                return Err(Error::RolledBack {
-                    found: header.generation,
-                    seen,
-                });
-            }
-            warnings.push(format!(
-                "opened an older vault (generation {} < {seen}) because --accept-rollback was given",
-                header.generation
-            ));
-        }
+        Some(seen) if header.generation < seen => warnings.push(format!(
+            "opened an older vault (generation {} < {seen}) because --accept-rollback was given",
+            header.generation
+        )),
         Some(_) => {}
         None => warnings.push(
             "first time this vault is seen on this machine: its generation is now recorded (trust on first use)"
@@ -237,7 +244,9 @@ pub(super) fn check_rollback(
     if seen.is_some_and(|s| s >= header.generation) {
         return Ok(());
     }
-    if let Err(e) = record.store(&header.vault_id, header.generation) {
+    if let Err(e) =
+        GenerationRecord::new(&opts.state_dir).store(&header.vault_id, header.generation)
+    {
         warnings.push(format!("could not record the vault generation: {e}"));
     }
     Ok(())

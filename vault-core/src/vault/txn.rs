@@ -13,7 +13,7 @@
 //! re-wrapped on an ordinary write.
 
 use super::crypto::{body_plaintext, decrypt_verified, encrypt_body, open_with, Keys};
-use super::file::{file_mark, read_vault_bytes, read_vault_mark, FileMark};
+use super::file::{file_mark, read_vault_bytes, read_vault_mark, refuse_rollback, FileMark};
 use super::{entry, Vault};
 use crate::audit_log;
 use crate::error::{Error, Result};
@@ -109,21 +109,11 @@ impl Vault {
     /// of it is used: the draft starts from the header and body we verified then. A file
     /// forged or damaged to end like ours is simply replaced by our next write.
     fn reread(&self) -> Result<(Header, Body)> {
-        let record = GenerationRecord::new(&self.opts.state_dir);
-        let refuse_rollback = |generation: u64, vault_id: &[u8; 16]| -> Result<()> {
-            match record.load(vault_id)? {
-                Some(seen) if generation < seen && !self.opts.accept_rollback => {
-                    Err(Error::RolledBack {
-                        found: generation,
-                        seen,
-                    })
-                }
-                _ => Ok(()),
+        if let Some(mark) = self.file_mark {
+            if mark == read_vault_mark(&self.path)? {
+                refuse_rollback(&self.opts, &self.header)?;
+                return Ok((self.header.clone(), self.body.clone()));
             }
-        };
-        if self.file_mark.is_some() && self.file_mark == Some(read_vault_mark(&self.path)?) {
-            refuse_rollback(self.header.generation, &self.header.vault_id)?;
-            return Ok((self.header.clone(), self.body.clone()));
         }
         let bytes = read_vault_bytes(&self.path)?;
         let parsed = format::parse(&bytes)?;
@@ -131,7 +121,7 @@ impl Vault {
             return Err(Error::ConcurrentRekey);
         }
         let body = open_with(&self.keys, &parsed)?;
-        refuse_rollback(parsed.header.generation, &parsed.header.vault_id)?;
+        refuse_rollback(&self.opts, &parsed.header)?;
         Ok((parsed.header, body))
     }
 
@@ -190,9 +180,9 @@ impl Vault {
         // What is written must verify and decrypt to exactly what we encrypted. The check of
         // the assembled bytes runs on a second thread while the first writes and fsyncs them;
         // `atomic_write` compares the bytes read back with these, then waits for the check,
-        // and renames only when both hold.
-        // The checksum is not computed again: `assemble` computed it over these very bytes a
-        // moment ago, and `atomic_write` compares what it reads back with them byte for byte.
+        // and renames only when both hold. The check does not hash the checksum again:
+        // `assemble` just computed it over these very bytes, and the read-back is compared
+        // with them byte for byte.
         let check = || -> Result<()> {
             let parsed = format::reparse(&file)?;
             if *decrypt_verified(keys, &parsed)? == *plaintext {
