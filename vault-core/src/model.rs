@@ -253,23 +253,21 @@ impl Bot {
         }
         v
     }
-    /// Every secret value the bot holds (key, secret, passphrase, uid, extras): for masking
-    /// and scanning.
-    pub fn secret_values(&self) -> Vec<(String, &SecretValue)> {
-        let mut v = Vec::new();
+    /// Every secret value the bot holds (key, secret, passphrase, uid, extras) with its field
+    /// or environment name: for masking and scanning.
+    pub fn secret_values(&self) -> Vec<(&str, &SecretValue)> {
+        let mut v = Vec::with_capacity(4 + self.extra_secrets.len());
         if let Some(c) = &self.credentials {
-            v.push(("key".to_string(), &c.key));
-            v.push(("secret".to_string(), &c.secret));
+            v.push(("key", &c.key));
+            v.push(("secret", &c.secret));
             if let Some(p) = &c.passphrase {
-                v.push(("passphrase".to_string(), p));
+                v.push(("passphrase", p));
             }
             if let Some(u) = &c.uid {
-                v.push(("uid".to_string(), u));
+                v.push(("uid", u));
             }
         }
-        for (k, s) in &self.extra_secrets {
-            v.push((k.clone(), s));
-        }
+        v.extend(self.extra_secrets.iter().map(|(k, s)| (k.as_str(), s)));
         v
     }
     /// The stored credentials (None when revoked).

@@ -268,6 +268,9 @@ pub fn freqtrade_converted_fields(key: &StoredCredentials) -> Vec<&'static str> 
 /// Whether freqtrade's `environment_vars._get_var_typed` would convert this value: Python's
 /// `int()`, then `float()`, then `t/true/f/false`, then a JSON list. Names whose last
 /// segment is `PASSWORD` or `CHAT_ID` are kept as strings by freqtrade.
+///
+/// The value is a secret: it is only read in place, never copied (no lowercased copy, no
+/// parsed JSON tree) into memory that would not be wiped.
 pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     if !env_name.starts_with("FREQTRADE__") {
         return false;
@@ -276,7 +279,8 @@ pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     if last == "PASSWORD" || last == "CHAT_ID" {
         return false;
     }
-    let v = value.trim_matches(|c: char| c.is_whitespace());
+    // Python's str.strip() and Rust's trim() strip the same Unicode White_Space set.
+    let v = value.trim();
     if python_int(v) || python_float(v) {
         return true;
     }
@@ -286,12 +290,9 @@ pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     {
         return true;
     }
-    // Only a value that opens a list can parse as one (no JSON parse of every secret).
-    v.starts_with('[')
-        && matches!(
-            serde_json::from_str::<serde_json::Value>(v),
-            Ok(serde_json::Value::Array(_))
-        )
+    // Only a value that opens a list can parse as one; it is checked without building
+    // anything from it.
+    v.starts_with('[') && serde_json::from_str::<Vec<serde::de::IgnoredAny>>(v).is_ok()
 }
 
 /// digit (["_"] digit)*
@@ -300,8 +301,8 @@ fn digitpart(s: &str) -> bool {
     !b.is_empty()
         && b[0].is_ascii_digit()
         && b[b.len() - 1].is_ascii_digit()
-        && !s.contains("__")
         && b.iter().all(|c| c.is_ascii_digit() || *c == b'_')
+        && !s.contains("__")
 }
 
 fn strip_sign(s: &str) -> &str {
@@ -314,13 +315,15 @@ fn python_int(s: &str) -> bool {
 
 fn python_float(s: &str) -> bool {
     let s = strip_sign(s);
-    let l = s.to_ascii_lowercase();
-    if matches!(l.as_str(), "nan" | "inf" | "infinity") {
+    if ["nan", "inf", "infinity"]
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w))
+    {
         return true;
     }
-    let (mantissa, exp) = match l.find('e') {
-        Some(i) => (&l[..i], Some(&l[i + 1..])),
-        None => (l.as_str(), None),
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
     };
     if let Some(e) = exp {
         if !digitpart(strip_sign(e)) {
@@ -364,6 +367,11 @@ mod tests {
             "[1,2]",
             "[]",
             "1E-3",
+            "1e+5",
+            "INF",
+            "+nan",
+            "\u{2003}7\u{a0}",
+            "[\"a\", {\"b\": null}]",
         ] {
             assert!(freqtrade_would_convert(n, v), "{v}");
         }
@@ -380,6 +388,11 @@ mod tests {
             "yes",
             "1.2.3",
             "12345abc",
+            "[1,2",
+            "[1,2]x",
+            "1e",
+            "1E+",
+            "infinit",
         ] {
             assert!(!freqtrade_would_convert(n, v), "{v}");
         }

@@ -6,11 +6,9 @@ use crate::ctx::Ctx;
 use crate::error::CliResult;
 use crate::output;
 
-pub fn key_age_days(bot: &Bot) -> i64 {
-    jiff::Timestamp::now()
-        .duration_since(bot.key_added_at)
-        .as_secs()
-        / 86_400
+/// Whole days since the key was stored, at `now` (read once per command).
+pub fn key_age_days(bot: &Bot, now: jiff::Timestamp) -> i64 {
+    now.duration_since(bot.key_added_at).as_secs() / 86_400
 }
 
 pub fn status_str(bot: &Bot) -> &'static str {
@@ -58,7 +56,7 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
                 findings: *n,
                 fingerprint: short_fp(&b.fingerprint),
                 key: &b.key_hint,
-                key_age_days: key_age_days(b),
+                key_age_days: key_age_days(b, now),
                 name: &b.name,
                 status: status_str(b),
             })
@@ -81,7 +79,7 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
                 b.exchange.id().to_string(),
                 b.key_hint.clone(),
                 short_fp(&b.fingerprint),
-                format!("{}d", key_age_days(b)),
+                format!("{}d", key_age_days(b, now)),
                 status_str(b).to_string(),
                 n.to_string(),
             ]

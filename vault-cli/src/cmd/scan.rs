@@ -50,7 +50,7 @@ fn needles(v: &vault_core::Vault) -> CliResult<Option<Needles>> {
             for form in [raw, escaped] {
                 if !pats.iter().any(|p| p.as_slice() == form.as_bytes()) {
                     pats.push(Zeroizing::new(form.as_bytes().to_vec()));
-                    owners.push((bot.name.clone(), field.clone()));
+                    owners.push((bot.name.clone(), field.to_string()));
                 }
             }
         }

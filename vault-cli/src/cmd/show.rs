@@ -46,7 +46,7 @@ pub fn bot_json(b: &Bot) -> serde_json::Value {
         "created_at": b.created_at.to_string(),
         "key_added_at": b.key_added_at.to_string(),
         "rotated_at": b.rotated_at.map(|t| t.to_string()),
-        "key_age_days": key_age_days(b),
+        "key_age_days": key_age_days(b, jiff::Timestamp::now()),
         "verify": verify,
         "history": b.history.iter().map(|h| json!({
             "fingerprint": short_fp(&h.fingerprint),
@@ -75,7 +75,12 @@ pub fn run(ctx: &Ctx, name: &str, as_json: bool, reveal: bool) -> CliResult<i32>
         let secrets: serde_json::Map<String, serde_json::Value> = b
             .secret_values()
             .into_iter()
-            .map(|(k, s)| (k, serde_json::Value::String(s.expose().to_string())))
+            .map(|(k, s)| {
+                (
+                    k.to_string(),
+                    serde_json::Value::String(s.expose().to_string()),
+                )
+            })
             .collect();
         j["secrets"] = serde_json::Value::Object(secrets);
     }
