@@ -164,6 +164,86 @@ fn every_single_byte_flip_is_detected_without_a_key() {
 }
 
 #[test]
+fn read_to_unlock_reports_a_damaged_file_as_read_does_before_any_other_error() {
+    // `read_to_unlock` leaves the checksum to the first unlock, where it is hashed beside the
+    // MAC (identity) or before anything is spent (passphrase). Whatever byte is damaged, in a
+    // small vault and in one past 64 KiB (the two-thread path), that unlock must fail with
+    // exactly the error `read` gives, and an intact file must open.
+    let sb = Sandbox::new();
+    let mut v = sb.create();
+    v.add(new_bot("a", "AKEY-rtu-0000000001", "SECRET-rtu-000001"))
+        .expect("add");
+    let small = read(&sb.vault());
+    let bots: Vec<_> = (0..150)
+        .map(|i| {
+            new_bot(
+                &format!("b-{i:03}"),
+                &format!("AKEY-rtu-{i:08}-0000000000"),
+                &format!("SECRET-rtu-{i:08}-000000000"),
+            )
+        })
+        .collect();
+    v.add_many(bots).expect("add many");
+    let big = read(&sb.vault());
+    assert!(big.len() > 64 * 1024, "{}", big.len());
+    let id = identity_of(&v);
+    let t = sb.path().join("t.age");
+    // The small file is an older generation than the record: not what this test is about.
+    let opts = || {
+        let mut o = sb.opts();
+        o.accept_rollback = true;
+        o
+    };
+    for (full, bots) in [(&small, 1), (&big, 151)] {
+        write_raw(&t, full);
+        let f = VaultFile::read_to_unlock(&t, opts()).expect("intact");
+        let opened = f.unlock(Unlock::Identity(&id)).expect("opens");
+        assert_eq!(opened.bots().count(), bots);
+        // Every byte of the small file; in the big one the header, a stretch of the body,
+        // the MAC and the checksum.
+        let n = full.len();
+        let places: Vec<usize> = if n > 64 * 1024 {
+            (0..400).chain(n / 2..n / 2 + 64).chain(n - 64..n).collect()
+        } else {
+            (0..n).collect()
+        };
+        for i in places {
+            let mut b = full.clone();
+            b[i] ^= 0x01;
+            write_raw(&t, &b);
+            let want = VaultFile::read(&t, opts())
+                .map(|_| ())
+                .expect_err("damaged");
+            let got = VaultFile::read_to_unlock(&t, opts())
+                .and_then(|f| f.unlock(Unlock::Identity(&id)).map(|_| ()))
+                .expect_err("damaged, identity");
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{want:?}"),
+                "identity, flip at {i}"
+            );
+            if i % 97 == 0 {
+                let got = VaultFile::read_to_unlock(&t, opts())
+                    .and_then(|f| f.unlock(Unlock::Passphrase(&pass(PASSPHRASE))).map(|_| ()))
+                    .expect_err("damaged, passphrase");
+                assert_eq!(
+                    format!("{got:?}"),
+                    format!("{want:?}"),
+                    "passphrase, flip at {i}"
+                );
+                let f = VaultFile::read_to_unlock(&t, opts());
+                if let Ok(f) = f {
+                    assert_eq!(
+                        format!("{:?}", f.check().expect_err("check")),
+                        format!("{want:?}")
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn flips_with_a_recomputed_checksum_never_open() {
     let sb = Sandbox::new();
     let mut v = sb.create();
@@ -252,6 +332,12 @@ fn a_body_forged_with_the_public_recipient_is_rejected() {
         write_raw(&t, &file);
         let r = VaultFile::read(&t, sb.opts())
             .expect("checksum is fine")
+            .unlock(Unlock::Identity(&id));
+        assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
+        // The CLI's way in: checksum and MAC on the second thread while the forged JSON (a
+        // valid body) is decrypted and parsed; it must not come out.
+        let r = VaultFile::read_to_unlock(&t, sb.opts())
+            .expect("structure is fine")
             .unlock(Unlock::Identity(&id));
         assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
         let r = VaultFile::read(&t, sb.opts())

@@ -66,12 +66,22 @@ impl Ctx {
 
     /// Reads the file (permissions and checksum checked before anything else).
     pub fn read_file(&self) -> CliResult<VaultFile> {
-        // A big vault opens in far fewer page faults on a tuned heap (sys.rs); a small one
-        // would only pay its huge pages in memory, for a whole bot's life under `run`.
+        self.tune_heap_for_vault();
+        Ok(VaultFile::read(&self.vault_path, self.opts())?)
+    }
+
+    /// As [`Ctx::read_file`], the checksum left to the first unlock.
+    fn read_file_to_unlock(&self) -> CliResult<VaultFile> {
+        self.tune_heap_for_vault();
+        Ok(VaultFile::read_to_unlock(&self.vault_path, self.opts())?)
+    }
+
+    /// A big vault opens in far fewer page faults on a tuned heap (sys.rs); a small one would
+    /// only pay its huge pages in memory, for a whole bot's life under `run`.
+    fn tune_heap_for_vault(&self) {
         if std::fs::symlink_metadata(&self.vault_path).is_ok_and(|m| m.len() >= 256 * 1024) {
             sys::tune_heap();
         }
-        Ok(VaultFile::read(&self.vault_path, self.opts())?)
     }
 
     /// Opens and unlocks the vault by the ladder, with the real session keyring, OS keyring,
@@ -82,7 +92,9 @@ impl Ctx {
 
     /// The ladder itself, with its sources given (tests check the order with fakes).
     pub(crate) fn open_with(&self, src: &dyn Sources) -> CliResult<Vault> {
-        let file = self.read_file()?;
+        // The checksum is left to the first unlock, beside the MAC (read_to_unlock); it is
+        // checked on its own before a keyring or a person is asked for anything.
+        let file = self.read_file_to_unlock()?;
         let vault_id = hex::encode(file.header().vault_id);
         let keyring_store = file.keyring_store();
         let method = self.g.unlock;
@@ -134,6 +146,7 @@ impl Ctx {
             }
         }
         if auto || method == UnlockMethod::Keyring {
+            file.check()?;
             match keyring_store {
                 Some(store) => match src.keyring(store, &vault_id) {
                     Ok(key) => {
@@ -170,6 +183,7 @@ impl Ctx {
             }
         }
         // Passphrase: file, else prompt on a terminal (three tries, as sudo gives).
+        file.check()?;
         match &self.g.passphrase_file {
             Some(p) => {
                 let pass = src.passphrase_file(p)?;
@@ -512,5 +526,28 @@ mod tests {
         assert_eq!(e.code, code::UNLOCK);
         assert!(e.message.contains("3 tries"), "{}", e.message);
         assert_eq!(f.asked.borrow().len(), 3);
+    }
+
+    #[test]
+    fn a_damaged_file_asks_no_keyring_and_no_person() {
+        // The ladder reads with `read_to_unlock`: the checksum must still be checked before a
+        // keyring or a terminal is asked for anything.
+        let key = Zeroizing::new([7u8; 32]);
+        let p = place("damaged", Some(&key));
+        let mut bytes = std::fs::read(&p.vault).expect("read");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        std::fs::write(&p.vault, &bytes).expect("write");
+        let f = Fake {
+            keyring: Some(key.clone()),
+            tty: true,
+            prompts: RefCell::new(vec![PASS]),
+            ..Fake::default()
+        };
+        let e = ctx(&p, UnlockMethod::Auto, false, false)
+            .open_with(&f)
+            .expect_err("damaged");
+        assert!(e.message.contains("checksum"), "{}", e.message);
+        assert_eq!(*f.asked.borrow(), vec!["session"]);
     }
 }

@@ -343,6 +343,9 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// What a file whose checksum does not hold is.
+pub const CHECKSUM_MISMATCH: Error = Error::Corrupted("checksum mismatch");
+
 /// Checks the magic and the unkeyed checksum, then parses the structure. No key is needed and
 /// nothing expensive happens here.
 pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
@@ -354,6 +357,16 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
 /// not checksummed twice on every open.
 pub fn reparse(bytes: &[u8]) -> Result<Parsed<'_>> {
     parse_inner(bytes, false)
+}
+
+/// Whether the file's last 32 bytes are the SHA-256 of everything before them (false for
+/// anything shorter than a checksum).
+pub fn checksum_holds(bytes: &[u8]) -> bool {
+    match bytes.len().checked_sub(TAG_LEN) {
+        // An unkeyed checksum: nothing secret depends on it, so a plain comparison is fine.
+        Some(n) => Sha256::digest(&bytes[..n]).as_slice() == &bytes[n..],
+        None => false,
+    }
 }
 
 fn parse_inner(bytes: &[u8], checksum: bool) -> Result<Parsed<'_>> {
@@ -370,11 +383,10 @@ fn parse_inner(bytes: &[u8], checksum: bool) -> Result<Parsed<'_>> {
     if bytes.len() < PREFIX_LEN + 4 + 2 * TAG_LEN {
         return Err(Error::Corrupted("truncated"));
     }
-    let (content, sum) = bytes.split_at(bytes.len() - TAG_LEN);
-    // An unkeyed checksum: nothing secret depends on it, so a plain comparison is fine.
-    if checksum && Sha256::digest(content).as_slice() != sum {
-        return Err(Error::Corrupted("checksum mismatch"));
+    if checksum && !checksum_holds(bytes) {
+        return Err(CHECKSUM_MISMATCH);
     }
+    let content = &bytes[..bytes.len() - TAG_LEN];
     let version = bytes[8];
     if version != VERSION {
         return Err(Error::UnsupportedVersion(version));

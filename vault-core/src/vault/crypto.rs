@@ -190,12 +190,36 @@ pub(super) fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Verifies the trailer MAC over the exact bytes read, then decrypts and parses the body.
-pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body> {
-    let pt = decrypt_verified(keys, parsed)?;
-    // UTF-8 is checked once for the whole text, so the parser does not check every string again.
-    let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
-    let body: Body = serde_json::from_str(text).map_err(|_| Error::Tampered)?;
+/// Decrypts and parses the body while a second thread checks the file: first its checksum,
+/// when `checksum` is given (a file from [`super::VaultFile::read_to_unlock`]), then the
+/// trailer MAC over the exact bytes read. Nothing parsed leaves here unless both hold; a
+/// checksum that fails is reported before anything else.
+///
+/// The body is parsed before the MAC's verdict is in. An age body can be made by anyone who
+/// knows the recipient (it is in the header), so what is parsed here may be a forger's: it
+/// goes only to the JSON parser, the same one the fuzz targets feed arbitrary bytes, with
+/// nothing done on its content, and is dropped (its secrets wiped) when the MAC fails.
+pub(super) fn open_with(
+    keys: &Keys,
+    parsed: &format::Parsed<'_>,
+    checksum: Option<&(dyn Fn() -> bool + Sync)>,
+) -> Result<Body> {
+    let check = || -> Result<()> {
+        if checksum.is_some_and(|holds| !holds()) {
+            return Err(format::CHECKSUM_MISMATCH);
+        }
+        mac_verdict(keys, parsed)
+    };
+    let open = || -> Result<Body> {
+        let pt = decrypt(keys, parsed)?;
+        // UTF-8 is checked once for the whole text, so the parser does not check every
+        // string again.
+        let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
+        serde_json::from_str::<Body>(text).map_err(|_| Error::Tampered)
+    };
+    let (checked, body) = par::join(parsed.body.len() >= par::WORTH_A_THREAD, check, open);
+    checked?;
+    let body = body?;
     if body.format != BODY_FORMAT {
         return Err(Error::UnsupportedVersion(
             u8::try_from(body.format).unwrap_or(u8::MAX),
@@ -204,35 +228,40 @@ pub(super) fn open_with(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Body
     Ok(body)
 }
 
-/// Verifies the trailer MAC and the recipient, and decrypts the whole body (its final chunk
-/// verified) into zeroizing memory. The MAC is computed on a second thread while this one
-/// decrypts (age authenticates every chunk itself); nothing is returned, and so nothing
-/// parsed, unless both hold.
+/// The recipient and the trailer MAC: `Tampered` unless both are this vault's.
+fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
+    if keys.recipient() != parsed.header.recipient {
+        return Err(Error::Tampered);
+    }
+    let mut mac = keys.mac(&parsed.header.vault_id);
+    mac.update(parsed.mac_input);
+    mac.verify_slice(parsed.mac).map_err(|_| Error::Tampered)
+}
+
+/// Decrypts the whole age body (its final chunk verified) into zeroizing memory. age
+/// authenticates every chunk, but not who wrote them: that is the trailer MAC's job.
+fn decrypt(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Zeroizing<Vec<u8>>> {
+    let dec = age::Decryptor::new_buffered(parsed.body).map_err(|_| Error::Tampered)?;
+    let mut r = dec
+        .decrypt(std::iter::once(&keys.identity as &dyn age::Identity))
+        .map_err(|_| Error::Tampered)?;
+    let mut pt = Zeroizing::new(Vec::with_capacity(parsed.body.len()));
+    r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
+    Ok(pt)
+}
+
+/// Verifies the recipient and the trailer MAC, and decrypts the whole body, the MAC on a
+/// second thread while this one decrypts; nothing is returned unless both hold.
 pub(super) fn decrypt_verified(
     keys: &Keys,
     parsed: &format::Parsed<'_>,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    if keys.recipient() != parsed.header.recipient {
-        return Err(Error::Tampered);
-    }
-    let mac_ok = || {
-        let mut mac = keys.mac(&parsed.header.vault_id);
-        mac.update(parsed.mac_input);
-        mac.verify_slice(parsed.mac).is_ok()
-    };
-    let decrypt = || -> Result<Zeroizing<Vec<u8>>> {
-        let dec = age::Decryptor::new_buffered(parsed.body).map_err(|_| Error::Tampered)?;
-        let mut r = dec
-            .decrypt(std::iter::once(&keys.identity as &dyn age::Identity))
-            .map_err(|_| Error::Tampered)?;
-        let mut pt = Zeroizing::new(Vec::with_capacity(parsed.body.len()));
-        r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
-        Ok(pt)
-    };
-    let (mac_ok, pt) = par::join(parsed.body.len() >= par::WORTH_A_THREAD, mac_ok, decrypt);
-    if !mac_ok {
-        return Err(Error::Tampered);
-    }
+    let (checked, pt) = par::join(
+        parsed.body.len() >= par::WORTH_A_THREAD,
+        || mac_verdict(keys, parsed),
+        || decrypt(keys, parsed),
+    );
+    checked?;
     pt
 }
 

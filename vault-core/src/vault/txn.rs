@@ -120,7 +120,7 @@ impl Vault {
         if self.keys.recipient() != parsed.header.recipient {
             return Err(Error::ConcurrentRekey);
         }
-        let body = open_with(&self.keys, &parsed)?;
+        let body = open_with(&self.keys, &parsed, None)?;
         refuse_rollback(&self.opts, &parsed.header)?;
         Ok((parsed.header, body))
     }
