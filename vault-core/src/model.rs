@@ -4,6 +4,7 @@
 //! ever written anywhere but that body. Old keys are remembered only by fingerprint.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -307,7 +308,10 @@ pub(crate) struct Body {
     pub format: u32,
     pub fingerprint_key: SecretValue,
     pub log_key: SecretValue,
-    pub bots: BTreeMap<String, Bot>,
+    /// Shared, so that the copy a write edits costs a pointer per bot, and a change copies
+    /// only the bot it changes (`Arc::make_mut`). Written exactly as a map of bots.
+    #[serde(with = "shared_bots")]
+    pub bots: BTreeMap<String, Arc<Bot>>,
     /// Fingerprints of removed bots' keys (current and history).
     #[serde(default)]
     pub retired_fingerprints: Vec<String>,
@@ -317,6 +321,48 @@ pub(crate) struct Body {
     /// The fleet on OpenBao (`vault fleet init`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<Fleet>,
+}
+
+/// The body's `bots` map, each bot behind an [`Arc`], in the JSON of a plain map of bots.
+mod shared_bots {
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::sync::Arc;
+
+    use serde::de::{MapAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    use super::Bot;
+
+    pub fn serialize<S: Serializer>(
+        bots: &BTreeMap<String, Arc<Bot>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(bots.iter().map(|(name, bot)| (name, &**bot)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Arc<Bot>>, D::Error> {
+        struct Bots;
+        impl<'de> Visitor<'de> for Bots {
+            type Value = BTreeMap<String, Arc<Bot>>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of bots")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                // Collected first, then built in one go: vault writes the bots in name order,
+                // so the tree is built from a sorted run with full nodes, not by 2,000
+                // inserts. A name given twice keeps its last bot, as inserting would.
+                let mut bots = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+                while let Some(name) = map.next_key::<String>()? {
+                    bots.push((name, Arc::new(map.next_value::<Bot>()?)));
+                }
+                Ok(bots.into_iter().collect())
+            }
+        }
+        d.deserialize_map(Bots)
+    }
 }
 
 /// Where the fleet lives in OpenBao and which host runs which bot (no token, no secret).

@@ -3,6 +3,7 @@
 //! [`Vault::commit`](super::Vault), on a fresh copy of the file.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -163,7 +164,7 @@ let body = &mut d.body;
                     history: vec![],
                     note: new.note,
                 };
-                body.bots.insert(new.name, bot);
+                body.bots.insert(new.name, Arc::new(bot));
             }
             Ok(())
         })
@@ -216,7 +217,7 @@ let body = &mut d.body;
                 .bots
                 .remove(old)
                 .ok_or_else(|| Error::NoSuchBot(old.to_string()))?;
-            bot.name = new.to_string();
+            Arc::make_mut(&mut bot).name = new.to_string();
             body.bots.insert(new.to_string(), bot);
             Ok(())
         })
@@ -369,10 +370,12 @@ let body = &mut d.body;
     }
 }
 
-/// The bot named `name` in the fresh copy a change edits.
+/// The bot named `name` in the fresh copy a change edits: copied there first if the copy
+/// still shares it with the `Vault` (only that bot is copied).
 fn bot_mut<'a>(body: &'a mut Body, name: &str) -> Result<&'a mut Bot> {
     body.bots
         .get_mut(name)
+        .map(Arc::make_mut)
         .ok_or_else(|| Error::NoSuchBot(name.to_string()))
 }
 

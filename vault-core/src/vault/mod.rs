@@ -243,13 +243,14 @@ impl Vault {
 
     /// All bots, by name.
     pub fn bots(&self) -> impl Iterator<Item = &Bot> {
-        self.body.bots.values()
+        self.body.bots.values().map(|b| &**b)
     }
     /// One bot.
     pub fn bot(&self, name: &str) -> Result<&Bot> {
         self.body
             .bots
             .get(name)
+            .map(|b| &**b)
             .ok_or_else(|| Error::NoSuchBot(name.to_string()))
     }
     /// The fleet record, if `vault fleet init` made one.
