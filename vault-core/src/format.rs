@@ -255,27 +255,48 @@ fn put_u16_bytes(v: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Assembles a whole file: header bytes, body length, body, MAC, checksum.
-/// `mac` computes the trailer MAC over everything before it.
+/// `mac` computes the trailer MAC over everything before it. (vault itself writes with
+/// [`begin`] and [`finish`], encrypting straight into the file; tests and fuzzing use this.)
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub fn assemble(
     header_bytes: &[u8],
     body: &[u8],
     mac: impl FnOnce(&[u8]) -> [u8; 32] + Send,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(header_bytes.len() + body.len() + 4 + 2 * TAG_LEN);
-    out.extend_from_slice(header_bytes);
-    out.extend_from_slice(&u32::try_from(body.len()).unwrap_or(u32::MAX).to_be_bytes());
+    let mut out = begin(header_bytes, body.len());
     out.extend_from_slice(body);
+    finish(&mut out, header_bytes.len(), mac);
+    out
+}
+
+/// Starts a file: the header bytes and room for the body's length, with capacity for a body
+/// of about `body_capacity` bytes. The body is appended next, then [`finish`] ends the file.
+pub fn begin(header_bytes: &[u8], body_capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header_bytes.len() + 4 + body_capacity + 2 * TAG_LEN);
+    out.extend_from_slice(header_bytes);
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
+/// Ends a file from [`begin`] whose body has been appended after the header's
+/// `header_len` bytes: writes the body's length, then the trailer MAC (`mac` over everything
+/// before it) and the checksum.
+pub fn finish(out: &mut Vec<u8>, header_len: usize, mac: impl FnOnce(&[u8]) -> [u8; 32] + Send) {
+    let body_len = out.len().saturating_sub(header_len + 4);
+    if let Some(len) = out.get_mut(header_len..header_len + 4) {
+        len.copy_from_slice(&u32::try_from(body_len).unwrap_or(u32::MAX).to_be_bytes());
+    }
     // The checksum covers the MAC too, but its hash of everything before the MAC does not
     // need it: on a large file the two hashes run side by side.
+    let content: &[u8] = out;
     let (tag, mut sum) = crate::par::join(
-        out.len() >= crate::par::WORTH_A_THREAD,
-        || mac(&out),
-        || Sha256::new().chain_update(&out),
+        content.len() >= crate::par::WORTH_A_THREAD,
+        || mac(content),
+        || Sha256::new().chain_update(content),
     );
     sum.update(tag);
     out.extend_from_slice(&tag);
     out.extend_from_slice(&sum.finalize());
-    out
 }
 
 /// A parsed file, borrowing the exact bytes read.

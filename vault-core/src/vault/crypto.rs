@@ -135,59 +135,131 @@ pub(super) fn keyring_slot(
     Ok(slot)
 }
 
-/// Serializes the body in one pass into zeroizing memory. The buffer starts at an estimate
-/// from the bot count; when it must grow, the text moves to a buffer twice the size and the
-/// old one is wiped before it is freed, so no reallocation leaves a copy behind.
-pub(super) fn body_plaintext(body: &Body) -> Result<Zeroizing<Vec<u8>>> {
-    struct Growing(Zeroizing<Vec<u8>>);
-    impl Growing {
-        #[cold]
-        fn grow(&mut self, need: usize) {
-            let mut bigger = Zeroizing::new(Vec::with_capacity(need.max(2 * self.0.capacity())));
-            bigger.extend_from_slice(&self.0);
-            // The old buffer is zeroized (Zeroizing's drop) as it is replaced.
-            self.0 = bigger;
-        }
-    }
-    impl Write for Growing {
-        // serde_json writes many pieces of a few bytes: the common case (room left) inline.
-        #[inline]
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            let need = self.0.len() + b.len();
-            if need > self.0.capacity() {
-                self.grow(need);
+/// The body's text as it was encrypted, in the pieces it was written in (zeroizing).
+pub(super) struct Plaintext(Vec<Zeroizing<Vec<u8>>>);
+
+impl Plaintext {
+    /// Whether `text` is exactly this text.
+    pub(super) fn is(&self, text: &[u8]) -> bool {
+        let mut rest = text;
+        for piece in &self.0 {
+            match rest.split_at_checked(piece.len()) {
+                Some((head, tail)) if head == piece.as_slice() => rest = tail,
+                _ => return false,
             }
-            self.0.extend_from_slice(b);
-            Ok(b.len())
         }
-        #[inline]
-        fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
-            self.write(b).map(|_| ())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+        rest.is_empty()
     }
-    let estimate = 4096 + 1024 * body.bots.len();
-    let mut w = Growing(Zeroizing::new(Vec::with_capacity(estimate)));
-    serde_json::to_writer(&mut w, body).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    Ok(w.0)
 }
 
-pub(super) fn encrypt_body(keys: &Keys, plaintext: &[u8]) -> Result<Vec<u8>> {
+/// How much text one piece holds: age's chunk size, so a piece is encrypted as it arrives.
+const PIECE: usize = 64 * 1024;
+
+/// Writes the body's JSON in pieces of [`PIECE`] bytes, each handed to `sink` when full (and
+/// the last when done). Pieces are zeroizing and never reallocated, so no copy of the text is
+/// left behind in freed memory.
+struct Pieces<F: FnMut(Zeroizing<Vec<u8>>)> {
+    piece: Zeroizing<Vec<u8>>,
+    sink: F,
+}
+
+impl<F: FnMut(Zeroizing<Vec<u8>>)> Pieces<F> {
+    #[cold]
+    fn fill(&mut self, mut b: &[u8]) {
+        while !b.is_empty() {
+            let room = PIECE - self.piece.len();
+            let (now, later) = b.split_at(room.min(b.len()));
+            self.piece.extend_from_slice(now);
+            b = later;
+            if self.piece.len() == PIECE {
+                let full =
+                    std::mem::replace(&mut self.piece, Zeroizing::new(Vec::with_capacity(PIECE)));
+                (self.sink)(full);
+            }
+        }
+    }
+    fn done(mut self) {
+        let last = std::mem::take(&mut self.piece);
+        (self.sink)(last);
+    }
+}
+
+impl<F: FnMut(Zeroizing<Vec<u8>>)> Write for Pieces<F> {
+    // serde_json writes many pieces of a few bytes: the common case (room left) inline.
+    #[inline]
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.piece.len() + b.len() < PIECE {
+            self.piece.extend_from_slice(b);
+        } else {
+            self.fill(b);
+        }
+        Ok(b.len())
+    }
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.write(b).map(|_| ())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serializes the body and age-encrypts it to the vault's identity, appending the ciphertext
+/// to `out`; returns the text that was encrypted. On a large body the two run side by side:
+/// this thread writes the JSON in 64 KiB pieces while a second encrypts each piece as it comes
+/// (age's chunk size), so encryption costs little more than the serialization.
+pub(super) fn seal_body(keys: &Keys, body: &Body, out: &mut Vec<u8>) -> Result<Plaintext> {
+    let failed = || Error::Crypto("age encryption failed");
     let recipient = keys.identity.to_public();
-    let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-        .map_err(|_| Error::Crypto("age encryption failed"))?;
-    // age adds a 16-byte tag to every 64 KiB chunk and a header of a few hundred bytes: room
-    // for all of it, so the ciphertext is never copied to a larger buffer at the end.
-    let mut out = Vec::with_capacity(plaintext.len() + 16 * (plaintext.len() / 65536 + 1) + 1024);
-    let mut w = enc
-        .wrap_output(&mut out)
-        .map_err(|_| Error::Crypto("age encryption failed"))?;
-    w.write_all(plaintext)
-        .and_then(|_| w.finish().map(|_| ()))
-        .map_err(|_| Error::Crypto("age encryption failed"))?;
-    Ok(out)
+    let (tx, rx) = std::sync::mpsc::channel::<Zeroizing<Vec<u8>>>();
+    // The pieces go through a channel that never blocks the writer, so when no second thread
+    // can be had the writer runs first and the encryption after it, here.
+    let encrypt = move || -> Result<Plaintext> {
+        let enc =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .map_err(|_| failed())?;
+        let mut w = enc.wrap_output(out).map_err(|_| failed())?;
+        let mut kept = Vec::new();
+        for piece in rx {
+            w.write_all(&piece).map_err(|_| failed())?;
+            kept.push(piece);
+        }
+        w.finish().map_err(|_| failed())?;
+        Ok(Plaintext(kept))
+    };
+    let serialize = move || -> Result<()> {
+        let mut w = Pieces {
+            piece: Zeroizing::new(Vec::with_capacity(PIECE)),
+            // A send fails only once the encryption has failed, which is reported instead.
+            sink: |piece| {
+                let _ = tx.send(piece);
+            },
+        };
+        let written = serde_json::to_writer(&mut w, body);
+        if written.is_ok() {
+            w.done();
+        }
+        // The last sender gone ends the encryption's loop, whatever happened.
+        drop(tx);
+        written.map_err(|e| Error::InvalidInput(e.to_string()))
+    };
+    // The writer first: on one thread (a small body), the encryption then finds every piece.
+    let (sealed, written) = if body.bots.len() * 640 >= par::WORTH_A_THREAD {
+        par::join(true, encrypt, serialize)
+    } else {
+        let written = serialize();
+        (encrypt(), written)
+    };
+    written?;
+    sealed
+}
+
+/// Room for the ciphertext of a body with `bots` bots: about 640 bytes of JSON per bot, 16
+/// bytes of tag per 64 KiB chunk and age's header. Only an estimate: the buffer grows if the
+/// body is larger (secrets, history, notes).
+pub(super) fn sealed_capacity(bots: usize) -> usize {
+    let text = 4096 + 768 * bots;
+    text + 16 * (text / PIECE + 1) + 1024
 }
 
 /// Decrypts and parses the body while a second thread checks the file: first its checksum,
@@ -286,4 +358,134 @@ pub(super) fn fingerprint(body: &Body, api_key: &str) -> String {
         .expect("HMAC takes any key length");
     m.update(api_key.as_bytes());
     hex::encode(m.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces_of(writes: &[usize]) -> Plaintext {
+        let mut out = Vec::new();
+        let mut w = Pieces {
+            piece: Zeroizing::new(Vec::with_capacity(PIECE)),
+            sink: |p| out.push(p),
+        };
+        let mut n = 0u8;
+        for &len in writes {
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    n = n.wrapping_add(1);
+                    n
+                })
+                .collect();
+            w.write_all(&b).expect("write");
+        }
+        w.done();
+        Plaintext(out)
+    }
+
+    #[test]
+    fn pieces_hold_exactly_what_was_written_in_full_64_kib_pieces() {
+        // Writes that end a piece exactly, cross one, and are larger than one.
+        for writes in [
+            vec![],
+            vec![1],
+            vec![PIECE],
+            vec![PIECE - 1, 1, 1],
+            vec![3, PIECE * 2 + 5, 7],
+            vec![PIECE / 2; 9],
+        ] {
+            let total: usize = writes.iter().sum();
+            let p = pieces_of(&writes);
+            let mut n = 0u8;
+            let expect: Vec<u8> = (0..total)
+                .map(|_| {
+                    n = n.wrapping_add(1);
+                    n
+                })
+                .collect();
+            assert!(p.is(&expect), "{writes:?}");
+            // Every piece but the last is full.
+            let (last, full) = p.0.split_last().expect("at least the last piece");
+            assert!(full.iter().all(|f| f.len() == PIECE), "{writes:?}");
+            assert!(last.len() <= PIECE);
+        }
+    }
+
+    #[test]
+    fn plaintext_is_refuses_any_other_text() {
+        let p = pieces_of(&[PIECE + 10]);
+        let mut n = 0u8;
+        let good: Vec<u8> = (0..PIECE + 10)
+            .map(|_| {
+                n = n.wrapping_add(1);
+                n
+            })
+            .collect();
+        assert!(p.is(&good));
+        assert!(!p.is(&good[..good.len() - 1]), "shorter");
+        let mut longer = good.clone();
+        longer.push(0);
+        assert!(!p.is(&longer), "longer");
+        for i in [0, PIECE - 1, PIECE, PIECE + 9] {
+            let mut bad = good.clone();
+            bad[i] ^= 1;
+            assert!(!p.is(&bad), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn a_sealed_body_decrypts_to_its_json_on_one_thread_and_on_two() {
+        use std::collections::BTreeMap;
+        use std::sync::Arc;
+        let keys = Keys::generate();
+        for bots in [0usize, 3, 400] {
+            let now = jiff::Timestamp::now();
+            let mut map = BTreeMap::new();
+            for i in 0..bots {
+                let name = format!("bot-{i:04}");
+                let bot = crate::model::Bot {
+                    name: name.clone(),
+                    exchange: crate::Exchange::Binance,
+                    credentials: None,
+                    extra_secrets: BTreeMap::new(),
+                    fingerprint: format!("{i:064}"),
+                    key_hint: "abcd…wxyz".into(),
+                    scope: crate::Scope::default(),
+                    env_profile: crate::EnvProfile::Auto,
+                    rotate_after_days: 90,
+                    created_at: now,
+                    key_added_at: now,
+                    rotated_at: None,
+                    verify: None,
+                    status: crate::Status::Active,
+                    history: Vec::new(),
+                    note: Some("é \" \\ \u{1}".repeat(i % 7)),
+                };
+                map.insert(name, Arc::new(bot));
+            }
+            let body = Body {
+                format: BODY_FORMAT,
+                fingerprint_key: crate::SecretValue::from("f"),
+                log_key: crate::SecretValue::from("l"),
+                bots: map,
+                retired_fingerprints: Vec::new(),
+                exported_files: Vec::new(),
+                fleet: None,
+            };
+            let mut out = b"prefix".to_vec();
+            let kept = seal_body(&keys, &body, &mut out).expect("seal");
+            let json = serde_json::to_vec(&body).expect("json");
+            assert!(kept.is(&json), "{bots} bots: kept text");
+            let mut pt = Vec::new();
+            age::Decryptor::new_buffered(&out[6..])
+                .expect("age header")
+                .decrypt(std::iter::once(&keys.identity as &dyn age::Identity))
+                .expect("decrypt")
+                .read_to_end(&mut pt)
+                .expect("read");
+            assert_eq!(pt, json, "{bots} bots: decrypted text");
+            assert_eq!(&out[..6], b"prefix");
+        }
+    }
 }

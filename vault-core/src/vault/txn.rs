@@ -12,7 +12,7 @@
 //! and any one unlock method is enough to write: slots are carried over byte for byte, never
 //! re-wrapped on an ordinary write.
 
-use super::crypto::{body_plaintext, decrypt_verified, encrypt_body, open_with, Keys};
+use super::crypto::{decrypt_verified, open_with, seal_body, sealed_capacity, Keys};
 use super::file::{file_mark, read_vault_bytes, read_vault_mark, refuse_rollback, FileMark};
 use super::{entry, Vault};
 use crate::audit_log;
@@ -167,11 +167,12 @@ impl Vault {
         header.log_head = head;
         // We hold the writer lock: temporaries left by a killed writer can go.
         store::remove_stale_temps(&self.path);
-        let plaintext = body_plaintext(body)?;
-        let age_body = encrypt_body(keys, &plaintext)?;
+        // The body is serialized and encrypted straight into the file after its header.
         let header_bytes = format::encode_header(&header);
+        let mut file = format::begin(&header_bytes, sealed_capacity(body.bots.len()));
+        let plaintext = seal_body(keys, body, &mut file)?;
         let mac = keys.mac(&header.vault_id);
-        let file = format::assemble(&header_bytes, &age_body, |input| {
+        format::finish(&mut file, header_bytes.len(), |input| {
             use hmac::Mac;
             let mut m = mac.clone();
             m.update(input);
@@ -185,7 +186,7 @@ impl Vault {
         // with them byte for byte.
         let check = || -> Result<()> {
             let parsed = format::reparse(&file)?;
-            if *decrypt_verified(keys, &parsed)? == *plaintext {
+            if plaintext.is(&decrypt_verified(keys, &parsed)?) {
                 Ok(())
             } else {
                 Err(Error::Corrupted(
