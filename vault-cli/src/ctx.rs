@@ -146,9 +146,12 @@ impl Ctx {
             }
         }
         if auto || method == UnlockMethod::Keyring {
-            file.check()?;
             match keyring_store {
-                Some(store) => match src.keyring(store, &vault_id) {
+                // A keyring may show a prompt of its own: not for a damaged file.
+                Some(store) => match {
+                    file.check()?;
+                    src.keyring(store, &vault_id)
+                } {
                     Ok(key) => {
                         if let Some(v) = attempt(Unlock::KeyringKey(&key), "keyring", &mut tried)? {
                             return Ok(v);
