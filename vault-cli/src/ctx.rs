@@ -146,12 +146,12 @@ impl Ctx {
             }
         }
         if auto || method == UnlockMethod::Keyring {
+            // A keyring may show a prompt of its own: not for a damaged file.
+            if keyring_store.is_some() {
+                file.check()?;
+            }
             match keyring_store {
-                // A keyring may show a prompt of its own: not for a damaged file.
-                Some(store) => match {
-                    file.check()?;
-                    src.keyring(store, &vault_id)
-                } {
+                Some(store) => match src.keyring(store, &vault_id) {
                     Ok(key) => {
                         if let Some(v) = attempt(Unlock::KeyringKey(&key), "keyring", &mut tried)? {
                             return Ok(v);

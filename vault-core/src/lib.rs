@@ -56,6 +56,7 @@ pub mod store;
 #[cfg(not(feature = "internals"))]
 #[allow(dead_code)]
 mod store;
+mod ts;
 
 /// Owner-only files, read and written by the vault's own rules (no-follow opens, 0600,
 /// atomic replace), for the caller's files: identity exports, edited configs, credentials.
@@ -79,8 +80,8 @@ pub use model::{
 };
 pub use secret::{new_keyring_key, SecretValue};
 pub use vault::{
-    parse_identity_file, short_fp, LogHandle, OpenOptions, SetBot, Unlock, UnlockedBy, Vault,
-    VaultFile,
+    parse_identity_file, short_fp, short_fp_str, LogHandle, OpenOptions, SetBot, Unlock,
+    UnlockedBy, Vault, VaultFile,
 };
 
 /// Re-exported so callers use the same `secrecy` version as we do.

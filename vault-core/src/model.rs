@@ -101,6 +101,7 @@ pub enum Status {
     /// Secret material wiped; a tombstone remains.
     Revoked {
         /// When.
+        #[serde(with = "crate::ts")]
         at: Timestamp,
         /// Why, as given.
         reason: Option<String>,
@@ -118,8 +119,10 @@ pub struct HistoryEntry {
     /// First and last four characters of the key.
     pub key_hint: String,
     /// When that key was stored.
+    #[serde(with = "crate::ts")]
     pub added_at: Timestamp,
     /// When it was rotated out or revoked.
+    #[serde(with = "crate::ts")]
     pub retired_at: Timestamp,
     /// `rotate` or `revoke`.
     pub event: String,
@@ -131,6 +134,7 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyResult {
     /// When verify ran.
+    #[serde(with = "crate::ts")]
     pub at: Timestamp,
     /// The fingerprint of the key that was verified.
     pub fingerprint: String,
@@ -143,6 +147,7 @@ pub struct VerifyResult {
     /// The allow-list, where the exchange shows it.
     pub ip_allowlist: Vec<String>,
     /// Expiry, where the exchange has one.
+    #[serde(default, with = "crate::ts::option")]
     pub expires_at: Option<Timestamp>,
     /// The exchange's own permission names.
     pub permissions: Vec<String>,
@@ -198,10 +203,13 @@ pub struct Bot {
     /// Rotate after this many days.
     pub rotate_after_days: u32,
     /// When the bot was added.
+    #[serde(with = "crate::ts")]
     pub created_at: Timestamp,
     /// When the current key was stored (equals `created_at` until the first rotation).
+    #[serde(with = "crate::ts")]
     pub key_added_at: Timestamp,
     /// Last rotation.
+    #[serde(default, with = "crate::ts::option")]
     pub rotated_at: Option<Timestamp>,
     /// Last verify result (only meaningful if its fingerprint is the current one).
     pub verify: Option<VerifyResult>,

@@ -275,12 +275,20 @@ pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     if !env_name.starts_with("FREQTRADE__") {
         return false;
     }
-    let last = env_name.rsplit("__").next().unwrap_or("");
-    if last == "PASSWORD" || last == "CHAT_ID" {
+    let last = env_name.as_bytes();
+    if last.ends_with(b"__PASSWORD") || last.ends_with(b"__CHAT_ID") {
         return false;
     }
     // Python's str.strip() and Rust's trim() strip the same Unicode White_Space set.
     let v = value.trim();
+    // Most secrets are refused by their first character: only these can start a number, a
+    // boolean, `nan`/`inf` or a list.
+    let Some(&first) = v.as_bytes().first() else {
+        return false;
+    };
+    if !(first.is_ascii_digit() || b"+-.[nNiItTfF".contains(&first)) {
+        return false;
+    }
     if python_int(v) || python_float(v) {
         return true;
     }
@@ -320,6 +328,13 @@ fn python_float(s: &str) -> bool {
         .any(|w| s.eq_ignore_ascii_case(w))
     {
         return true;
+    }
+    // Otherwise only digits, `_`, one `.` and an exponent: stop at the first other byte.
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
+        return false;
     }
     let (mantissa, exp) = match s.find(['e', 'E']) {
         Some(i) => (&s[..i], Some(&s[i + 1..])),

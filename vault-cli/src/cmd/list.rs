@@ -1,6 +1,6 @@
 //! `vault list`: bots, exchange, masked key, key age, status, number of findings.
 
-use vault_core::{policy, short_fp, Bot, Status};
+use vault_core::{policy, short_fp, short_fp_str, Bot, Status};
 
 use crate::ctx::Ctx;
 use crate::error::CliResult;
@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
         struct Row<'a> {
             exchange: &'static str,
             findings: usize,
-            fingerprint: String,
+            fingerprint: &'a str,
             key: &'a str,
             key_age_days: i64,
             name: &'a str,
@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, as_json: bool) -> CliResult<i32> {
             .map(|(b, n)| Row {
                 exchange: b.exchange.id(),
                 findings: *n,
-                fingerprint: short_fp(&b.fingerprint),
+                fingerprint: short_fp_str(&b.fingerprint),
                 key: &b.key_hint,
                 key_age_days: key_age_days(b, now),
                 name: &b.name,

@@ -325,5 +325,10 @@ fn entry(
 
 /// The short form of a fingerprint shown to people.
 pub fn short_fp(fp: &str) -> String {
-    fp.chars().take(12).collect()
+    short_fp_str(fp).to_string()
+}
+
+/// [`short_fp`] without a copy: its first 12 characters.
+pub fn short_fp_str(fp: &str) -> &str {
+    fp.char_indices().nth(12).map_or(fp, |(i, _)| &fp[..i])
 }
