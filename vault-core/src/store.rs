@@ -397,27 +397,49 @@ fn write_temp(path: &Path, dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
     ))
 }
 
-/// Replaces `path` with `bytes` atomically. `verify` is called on what was read back from the
-/// temporary file before the rename; if it fails nothing is replaced. With `create_only`, the
-/// final step is a hard link that fails if `path` exists (never overwrite).
+/// Whether the file at `path` holds exactly `bytes`, read back 64 KiB at a time (no second
+/// copy of a large file in memory).
+fn reads_back_as(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut rest = bytes;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(rest.is_empty());
+        }
+        match rest.split_at_checked(n) {
+            Some((head, tail)) if head == &buf[..n] => rest = tail,
+            _ => return Ok(false),
+        }
+    }
+}
+
+/// Replaces `path` with `bytes` atomically. The temporary file is read back and compared with
+/// `bytes`, then `verify` is called; if either fails nothing is replaced. With `create_only`,
+/// the final step is a hard link that fails if `path` exists (never overwrite).
 pub fn atomic_write(
     path: &Path,
     bytes: &[u8],
     create_only: bool,
-    verify: impl FnOnce(&[u8]) -> Result<()>,
+    verify: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let dir = parent_of(path);
     let tmp = write_temp(path, &dir, bytes)?;
     let result = (|| {
-        let back = std::fs::read(&tmp)
-            .map_err(|e| Error::io(format!("cannot read back {}", tmp.display()), e))?;
-        if back != bytes {
+        if !reads_back_as(&tmp, bytes)
+            .map_err(|e| Error::io(format!("cannot read back {}", tmp.display()), e))?
+        {
             return Err(Error::io(
                 "read-back differs from what was written",
                 std::io::Error::other("short or corrupted write"),
             ));
         }
-        verify(&back)?;
+        verify()?;
         if create_only {
             std::fs::hard_link(&tmp, path).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -572,7 +594,7 @@ impl GenerationRecord {
             &self.file(vault_id),
             format!("{generation}\n").as_bytes(),
             false,
-            |_| Ok(()),
+            || Ok(()),
         )
     }
 }
@@ -593,10 +615,38 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 /// Writes a new file with mode 0600 that must not exist yet (exports).
 pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
     create_private_dir(&parent_of(path))?;
-    atomic_write(path, bytes, true, |_| Ok(()))
+    atomic_write(path, bytes, true, || Ok(()))
 }
 
 /// The parent directory of a path (`.` for a bare file name).
 pub fn parent_dir(path: &Path) -> PathBuf {
     parent_of(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_back_matches_only_the_exact_bytes() {
+        let dir = std::env::temp_dir().join(format!("vault-readback-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let f = dir.join("f");
+        // Around the 64 KiB read size: empty, one byte, exactly one read, one read and a byte.
+        for len in [0usize, 1, 64 * 1024, 64 * 1024 + 1, 200_000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            std::fs::write(&f, &bytes).expect("write");
+            assert!(reads_back_as(&f, &bytes).expect("read"), "{len}");
+            if len > 0 {
+                let mut other = bytes.clone();
+                other[len - 1] ^= 1;
+                assert!(!reads_back_as(&f, &other).expect("read"), "{len}: last byte");
+                assert!(!reads_back_as(&f, &bytes[..len - 1]).expect("read"), "{len}: shorter");
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(!reads_back_as(&f, &longer).expect("read"), "{len}: longer");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -246,7 +246,7 @@ pub fn run(ctx: &Ctx, c: ImportCmd) -> CliResult<i32> {
             }
             Zeroizing::new(out)
         };
-        vault_core::files::atomic_write(&s.path, new_text.as_bytes(), false, |_| Ok(())).map_err(
+        vault_core::files::atomic_write(&s.path, new_text.as_bytes(), false, || Ok(())).map_err(
             |e| {
                 CliError::other(format!(
                     "the vault has the secrets, but blanking {} failed: {e}; blank it by hand",

@@ -204,12 +204,12 @@ impl Vault {
                     .map_err(|_| ())
             };
             match thread {
-                Ok(h) => store::atomic_write(&self.path, &file, change.init, |_back| {
+                Ok(h) => store::atomic_write(&self.path, &file, change.init, || {
                     h.join()
                         .unwrap_or(Err(Error::Corrupted("the write check failed")))
                 }),
                 // Small, or no second thread to be had: check in line.
-                Err(_) => store::atomic_write(&self.path, &file, change.init, |_back| check()),
+                Err(_) => store::atomic_write(&self.path, &file, change.init, check),
             }
         });
         if let Err(e) = written {
