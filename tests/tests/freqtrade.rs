@@ -94,3 +94,108 @@ fn deliver_freqtrade_config_keeps_secrets_out_of_the_environment() {
     );
     assert!(!out.contains("TGTOKEN"), "{out}");
 }
+
+#[test]
+fn the_type_conversion_warning_covers_every_value_freqtrade_itself_converts() {
+    // `vault audit` and `add` warn when freqtrade's env loader would turn a secret into a
+    // number, boolean or list (freqtrade-type-conversion). The reference is freqtrade's own
+    // `_get_var_typed`, run here on each value: every value it converts must be flagged. The
+    // check may flag more (whitespace around t/true, numerals Python rejects), never less.
+    let test = "the_type_conversion_warning_covers_every_value_freqtrade_itself_converts";
+    let Some(ft) = require_program("freqtrade", test) else {
+        return;
+    };
+    let python = ft.with_file_name("python");
+    let values = [
+        "123",
+        "-5",
+        "+7",
+        "1_0",
+        "1e5",
+        "1.5",
+        ".5",
+        "5.",
+        "nan",
+        "NaN",
+        "-nan",
+        "inf",
+        "-Infinity",
+        " 42 ",
+        "\t7\n",
+        "t",
+        "True",
+        "f",
+        "FALSE",
+        "[1,2]",
+        "[]",
+        " [1] ",
+        "1E-3",
+        "1e+5",
+        "\u{663}",
+        "\u{661}.\u{665}",
+        "abc",
+        "1__0",
+        "_1",
+        "1_",
+        "0x10",
+        "e5",
+        ".",
+        "{\"a\":1}",
+        "\"s\"",
+        "yes",
+        "1.2.3",
+        "12345abc",
+        "[1,2",
+        "1e",
+        "infinit",
+        "null",
+        "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+        "00000000mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju9",
+        "1234567890123",
+        "-----BEGIN EC PRIVATE KEY-----",
+        "½",
+    ];
+    let script = "import json,sys\n\
+        from freqtrade.configuration.environment_vars import _get_var_typed\n\
+        print(json.dumps([not isinstance(_get_var_typed(v), str) for v in json.load(sys.stdin)]))";
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("freqtrade's python");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(serde_json::to_string(&values[..]).expect("json").as_bytes())
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let converts: Vec<bool> = serde_json::from_slice(&out.stdout).expect("verdicts");
+    assert_eq!(converts.len(), values.len());
+    let name = "FREQTRADE__EXCHANGE__SECRET";
+    let mut extra = Vec::new();
+    for (v, ft_converts) in values.iter().zip(converts) {
+        let ours = vault_core::policy::freqtrade_would_convert(name, v);
+        assert!(
+            !ft_converts || ours,
+            "freqtrade converts {v:?}, vault does not warn"
+        );
+        if ours && !ft_converts {
+            extra.push(*v);
+        }
+    }
+    // Where vault warns and freqtrade does not: only these known, deliberate cases.
+    for v in &extra {
+        assert!(
+            [" 42 ", "\t7\n", " [1] ", "½"].contains(v) || v.trim() != *v,
+            "vault warns on {v:?}, which freqtrade keeps as a string"
+        );
+    }
+}

@@ -286,7 +286,7 @@ pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     let Some(&first) = v.as_bytes().first() else {
         return false;
     };
-    if !(first.is_ascii_digit() || b"+-.[nNiItTfF".contains(&first)) {
+    if first.is_ascii() && !(first.is_ascii_digit() || b"+-.[nNiItTfF".contains(&first)) {
         return false;
     }
     if python_int(v) || python_float(v) {
@@ -303,13 +303,18 @@ pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     v.starts_with('[') && serde_json::from_str::<Vec<serde::de::IgnoredAny>>(v).is_ok()
 }
 
+/// A digit as Python's `int()` and `float()` read one: any Unicode decimal digit, not only
+/// ASCII (`int("٣")` is 3). Rust cannot tell decimal digits (Nd) from other numerals, so every
+/// numeric character counts: that only ever warns more, never less.
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric())
+}
+
 /// digit (["_"] digit)*
 fn digitpart(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_digit()
-        && b[b.len() - 1].is_ascii_digit()
-        && b.iter().all(|c| c.is_ascii_digit() || *c == b'_')
+    s.chars().next().is_some_and(is_digit)
+        && s.chars().next_back().is_some_and(is_digit)
+        && s.chars().all(|c| is_digit(c) || c == '_')
         && !s.contains("__")
 }
 
@@ -329,10 +334,10 @@ fn python_float(s: &str) -> bool {
     {
         return true;
     }
-    // Otherwise only digits, `_`, one `.` and an exponent: stop at the first other byte.
+    // Otherwise only digits, `_`, one `.` and an exponent: stop at the first other character.
     if !s
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'e' | b'E' | b'+' | b'-'))
+        .chars()
+        .all(|c| is_digit(c) || matches!(c, '_' | '.' | 'e' | 'E' | '+' | '-'))
     {
         return false;
     }
@@ -386,6 +391,8 @@ mod tests {
             "INF",
             "+nan",
             "\u{2003}7\u{a0}",
+            "\u{663}",
+            "\u{661}.\u{665}",
             "[\"a\", {\"b\": null}]",
         ] {
             assert!(freqtrade_would_convert(n, v), "{v}");

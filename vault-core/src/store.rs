@@ -640,8 +640,14 @@ mod tests {
             if len > 0 {
                 let mut other = bytes.clone();
                 other[len - 1] ^= 1;
-                assert!(!reads_back_as(&f, &other).expect("read"), "{len}: last byte");
-                assert!(!reads_back_as(&f, &bytes[..len - 1]).expect("read"), "{len}: shorter");
+                assert!(
+                    !reads_back_as(&f, &other).expect("read"),
+                    "{len}: last byte"
+                );
+                assert!(
+                    !reads_back_as(&f, &bytes[..len - 1]).expect("read"),
+                    "{len}: shorter"
+                );
             }
             let mut longer = bytes.clone();
             longer.push(0);
