@@ -126,6 +126,11 @@ rot() { echo "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) 
 rotate=("$(rot 1 "$V")" "$(rot 2000 "$V")")
 [ -n "$B" ] && rotate+=("$(rot 1 "$B")" "$(rot 2000 "$B")")
 hyperfine --warmup 3 --runs 30 "${rotate[@]}"
+# The same comparison interleaved (every round runs every command once), so that this VM's
+# drift over seconds falls on all of them alike; the ratios in PERFORMANCE.md come from here.
+for c in list rotate; do
+  python3 benches/interleaved.py 60 "1 bot=$work/g1" "2,000 bots=$work/g2000" -- "$V" ${B:+"$B"} -- "$c"
+done
 fi
 
 if want proxy; then

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Times commands interleaved: every round runs each command once, in turn.
+
+    interleaved.py RUNS LABEL=VAULT_DIR ... -- BINARY... -- list|rotate
+
+hyperfine runs all of one command's runs, then all of the next's; on a VM whose speed drifts
+over seconds (this 2-core Firecracker VM does, by 30% and more), that drift lands between
+the commands being compared. Here it lands on all of them alike. For each binary and each
+vault (a directory holding vault.age, state/ and id.txt, as fill_vault makes them) this
+prints the median and mean wall time, and for each binary the ratio of the last vault's
+median to the first's.
+
+`rotate` feeds each run a new key made from the nanosecond clock, as benches/run.sh does.
+"""
+
+import os
+import statistics
+import sys
+import time
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    runs = int(args.pop(0))
+    sep = args.index("--")
+    vaults = [a.split("=", 1) for a in args[:sep]]
+    rest = args[sep + 1 :]
+    sep = rest.index("--")
+    binaries, command = rest[:sep], rest[sep + 1]
+    argv = {"list": ["list", "--json"], "rotate": ["rotate", "bot-00000", "--from-stdin"]}[command]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    times = {(b, v): [] for b in binaries for v, _ in vaults}
+    for round_ in range(runs + 3):
+        for b in binaries:
+            for label, d in vaults:
+                env = dict(os.environ)
+                env.update(
+                    VAULT_PATH=f"{d}/vault.age",
+                    XDG_STATE_HOME=f"{d}/state",
+                    VAULT_IDENTITY_FILE=f"{d}/id.txt",
+                )
+                n = time.time_ns()
+                data = f"ROT{n}\nSEC{n}000000000000\n".encode() if command == "rotate" else b""
+                r, w = os.pipe()
+                os.write(w, data)
+                os.close(w)
+                start = time.perf_counter()
+                pid = os.posix_spawn(
+                    b,
+                    [b, *argv],
+                    env,
+                    file_actions=[
+                        (os.POSIX_SPAWN_DUP2, r, 0),
+                        (os.POSIX_SPAWN_DUP2, devnull, 1),
+                        (os.POSIX_SPAWN_DUP2, devnull, 2),
+                    ],
+                )
+                _, status = os.waitpid(pid, 0)
+                took = (time.perf_counter() - start) * 1e3
+                os.close(r)
+                if status != 0:
+                    sys.exit(f"{b} {command} on {label} failed ({status})")
+                if round_ >= 3:  # three warm-up rounds
+                    times[(b, label)].append(took)
+    for b in binaries:
+        medians = []
+        for label, _ in vaults:
+            t = times[(b, label)]
+            medians.append(statistics.median(t))
+            print(
+                f"{b} {command} {label}: median {medians[-1]:.2f} ms, "
+                f"mean {statistics.mean(t):.2f} ms, min {min(t):.2f} ms ({len(t)} runs)"
+            )
+        print(f"{b} {command}: ratio of medians {medians[-1] / medians[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
