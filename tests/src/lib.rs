@@ -298,3 +298,30 @@ pub fn ccxt_python() -> Option<PathBuf> {
             .is_ok_and(|s| s.success())
     })
 }
+
+/// Runs `python` with `args`, writes `input` to its stdin and returns the JSON it prints. The
+/// test fails, showing Python's stderr, unless it exits 0 and prints JSON.
+pub fn python_json(python: &Path, args: &[&std::ffi::OsStr], input: &str) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = Command::new(python)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed: {}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("Python prints JSON")
+}

@@ -4,12 +4,11 @@
 //! puts the same key, secret, passphrase and clock into both and compares what they would send.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use vault_core::verify::{sign, Creds};
 use vault_core::Exchange;
-use vault_tests::{ccxt_python, e2e_required, skipped};
+use vault_tests::{ccxt_python, e2e_required, python_json, skipped};
 
 const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
@@ -20,28 +19,8 @@ const COINBASE_KEY: &str = "organizations/org-id/apiKeys/key-id";
 const COINBASE_PEM: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIALjv5PVdTWPRsh8+MZApyQT3rzuMrl+TXREnz3Is1gKoAoGCCqGSM49\nAwEHoUQDQgAEsOMWzC5es6aUPLzx5DJY1kshjzZWvCl/JgXRD+YHLQdB0lM9JDot\nGiC13bZAPuBk8qvgynmD/jM0udmu7pSeFA==\n-----END EC PRIVATE KEY-----\n";
 
 fn ccxt_sign(python: &Path, input: &Value) -> Value {
-    use std::io::Write;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ccxt/sign.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tests/ccxt/sign.py");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "sign.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("sign.py prints JSON")
+    python_json(python, &[script.as_os_str()], &input.to_string())
 }
 
 /// The path and query of a ccxt URL (scheme and host dropped; Bybit's empty `?` too).

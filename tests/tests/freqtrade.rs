@@ -158,26 +158,12 @@ fn the_type_conversion_warning_covers_every_value_freqtrade_itself_converts() {
     let script = "import json,sys\n\
         from freqtrade.configuration.environment_vars import _get_var_typed\n\
         print(json.dumps([not isinstance(_get_var_typed(v), str) for v in json.load(sys.stdin)]))";
-    let mut child = std::process::Command::new(&python)
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("freqtrade's python");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(serde_json::to_string(&values[..]).expect("json").as_bytes())
-            .expect("write");
-    }
-    let out = child.wait_with_output().expect("python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let verdicts = python_json(
+        &python,
+        &["-c".as_ref(), script.as_ref()],
+        &serde_json::to_string(&values[..]).expect("json"),
     );
-    let converts: Vec<bool> = serde_json::from_slice(&out.stdout).expect("verdicts");
+    let converts: Vec<bool> = serde_json::from_value(verdicts).expect("verdicts");
     assert_eq!(converts.len(), values.len());
     let name = "FREQTRADE__EXCHANGE__SECRET";
     let mut extra = Vec::new();

@@ -1,5 +1,6 @@
 //! Two pieces of work on two threads, for the few steps whose cost grows with the vault
-//! (the checksum beside the MAC when a file is assembled, the MAC beside the decryption).
+//! (the checksum beside the MAC when a file is assembled, the checksum and MAC beside the
+//! decryption, the encryption beside the serialization).
 //!
 //! Why not rayon's pool: building it panics when no thread can be had (a tight
 //! `RLIMIT_NPROC`, a small container), and nothing here may panic. A scoped thread that cannot
@@ -13,6 +14,9 @@ pub(crate) const WORTH_A_THREAD: usize = 64 * 1024;
 
 /// Runs `a` and `b`, `a` on a second thread when `parallel` and a thread can be had, and
 /// returns both results. A panic in `a` is passed on as if `a` had run here.
+///
+/// On one thread (not `parallel`, or no thread to be had) `b` always runs first: so `b` may
+/// feed `a` through a channel that never blocks (the serialize and encrypt pipeline).
 pub(crate) fn join<A, B, RA, RB>(parallel: bool, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -20,7 +24,8 @@ where
     B: FnOnce() -> RB,
 {
     if !parallel {
-        return (a(), b());
+        let rb = b();
+        return (a(), rb);
     }
     // The thread takes `a` out of the cell; when it could not be spawned, `a` is still there.
     let cell = Mutex::new(Some(a));
@@ -64,6 +69,14 @@ mod tests {
             );
             assert_eq!(a + b, 499_500);
         }
+    }
+
+    #[test]
+    fn on_one_thread_b_runs_first_so_it_can_feed_a() {
+        // `a` waits for what `b` sends: run the other way round it would wait forever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (got, sent) = join(false, move || rx.recv().ok(), move || tx.send(7).is_ok());
+        assert_eq!((got, sent), (Some(7), true));
     }
 
     #[test]

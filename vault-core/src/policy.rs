@@ -275,8 +275,9 @@ pub fn freqtrade_would_convert(env_name: &str, value: &str) -> bool {
     if !env_name.starts_with("FREQTRADE__") {
         return false;
     }
-    let last = env_name.as_bytes();
-    if last.ends_with(b"__PASSWORD") || last.ends_with(b"__CHAT_ID") {
+    // The last `__` segment decides: `FREQTRADE__..__PASSWORD` and `..__CHAT_ID` stay strings.
+    let name = env_name.as_bytes();
+    if name.ends_with(b"__PASSWORD") || name.ends_with(b"__CHAT_ID") {
         return false;
     }
     // Python's str.strip() and Rust's trim() strip the same Unicode White_Space set.

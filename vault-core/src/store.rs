@@ -398,10 +398,11 @@ fn write_temp(path: &Path, dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
 }
 
 /// Whether the file at `path` holds exactly `bytes`, read back 64 KiB at a time (no second
-/// copy of a large file in memory).
+/// copy of a large file in memory). The buffer is wiped: an exported identity is a secret in
+/// clear.
 fn reads_back_as(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     let mut f = File::open(path)?;
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; 64 * 1024]);
     let mut rest = bytes;
     loop {
         let n = match f.read(&mut buf) {
@@ -412,9 +413,9 @@ fn reads_back_as(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
         if n == 0 {
             return Ok(rest.is_empty());
         }
-        match rest.split_at_checked(n) {
-            Some((head, tail)) if head == &buf[..n] => rest = tail,
-            _ => return Ok(false),
+        match rest.strip_prefix(&buf[..n]) {
+            Some(tail) => rest = tail,
+            None => return Ok(false),
         }
     }
 }

@@ -141,14 +141,10 @@ pub(super) struct Plaintext(Vec<Zeroizing<Vec<u8>>>);
 impl Plaintext {
     /// Whether `text` is exactly this text.
     pub(super) fn is(&self, text: &[u8]) -> bool {
-        let mut rest = text;
-        for piece in &self.0 {
-            match rest.split_at_checked(piece.len()) {
-                Some((head, tail)) if head == piece.as_slice() => rest = tail,
-                _ => return false,
-            }
-        }
-        rest.is_empty()
+        self.0
+            .iter()
+            .try_fold(text, |rest, piece| rest.strip_prefix(piece.as_slice()))
+            .is_some_and(<[u8]>::is_empty)
     }
 }
 
@@ -243,22 +239,23 @@ pub(super) fn seal_body(keys: &Keys, body: &Body, out: &mut Vec<u8>) -> Result<P
         drop(tx);
         written.map_err(|e| Error::InvalidInput(e.to_string()))
     };
-    // The writer first: on one thread (a small body), the encryption then finds every piece.
-    let (sealed, written) = if body.bots.len() * 640 >= par::WORTH_A_THREAD {
-        par::join(true, encrypt, serialize)
-    } else {
-        let written = serialize();
-        (encrypt(), written)
-    };
+    // On one thread `join` runs the writer first, and the encryption then finds every piece.
+    let big = body_text_estimate(body.bots.len()) >= par::WORTH_A_THREAD;
+    let (sealed, written) = par::join(big, encrypt, serialize);
     written?;
     sealed
 }
 
-/// Room for the ciphertext of a body with `bots` bots: about 640 bytes of JSON per bot, 16
-/// bytes of tag per 64 KiB chunk and age's header. Only an estimate: the buffer grows if the
-/// body is larger (secrets, history, notes).
+/// About how long the JSON of a body with `bots` bots is: a Binance-shaped bot is ~640
+/// bytes, with room for a longer secret or a little history.
+fn body_text_estimate(bots: usize) -> usize {
+    4096 + 768 * bots
+}
+
+/// Room for the ciphertext of a body with `bots` bots: its text, 16 bytes of tag per 64 KiB
+/// chunk and age's header. Only an estimate: the buffer grows if the body is larger.
 pub(super) fn sealed_capacity(bots: usize) -> usize {
-    let text = 4096 + 768 * bots;
+    let text = body_text_estimate(bots);
     text + 16 * (text / PIECE + 1) + 1024
 }
 
@@ -364,21 +361,23 @@ pub(super) fn fingerprint(body: &Body, api_key: &str) -> String {
 mod tests {
     use super::*;
 
+    /// 1, 2, 3, ... (wrapping) for `len` bytes: text whose every position is told apart.
+    fn counting(len: usize) -> Vec<u8> {
+        (1..=len).map(|i| i as u8).collect()
+    }
+
+    /// `counting(total)` written through `Pieces` in writes of the given sizes.
     fn pieces_of(writes: &[usize]) -> Plaintext {
+        let text = counting(writes.iter().sum());
         let mut out = Vec::new();
         let mut w = Pieces {
             piece: Zeroizing::new(Vec::with_capacity(PIECE)),
             sink: |p| out.push(p),
         };
-        let mut n = 0u8;
+        let mut at = 0;
         for &len in writes {
-            let b: Vec<u8> = (0..len)
-                .map(|_| {
-                    n = n.wrapping_add(1);
-                    n
-                })
-                .collect();
-            w.write_all(&b).expect("write");
+            w.write_all(&text[at..at + len]).expect("write");
+            at += len;
         }
         w.done();
         Plaintext(out)
@@ -395,16 +394,8 @@ mod tests {
             vec![3, PIECE * 2 + 5, 7],
             vec![PIECE / 2; 9],
         ] {
-            let total: usize = writes.iter().sum();
             let p = pieces_of(&writes);
-            let mut n = 0u8;
-            let expect: Vec<u8> = (0..total)
-                .map(|_| {
-                    n = n.wrapping_add(1);
-                    n
-                })
-                .collect();
-            assert!(p.is(&expect), "{writes:?}");
+            assert!(p.is(&counting(writes.iter().sum())), "{writes:?}");
             // Every piece but the last is full.
             let (last, full) = p.0.split_last().expect("at least the last piece");
             assert!(full.iter().all(|f| f.len() == PIECE), "{writes:?}");
@@ -415,13 +406,7 @@ mod tests {
     #[test]
     fn plaintext_is_refuses_any_other_text() {
         let p = pieces_of(&[PIECE + 10]);
-        let mut n = 0u8;
-        let good: Vec<u8> = (0..PIECE + 10)
-            .map(|_| {
-                n = n.wrapping_add(1);
-                n
-            })
-            .collect();
+        let good = counting(PIECE + 10);
         assert!(p.is(&good));
         assert!(!p.is(&good[..good.len() - 1]), "shorter");
         let mut longer = good.clone();

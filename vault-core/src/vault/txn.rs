@@ -172,9 +172,9 @@ impl Vault {
         let mut file = format::begin(&header_bytes, sealed_capacity(body.bots.len()));
         let plaintext = seal_body(keys, body, &mut file)?;
         let mac = keys.mac(&header.vault_id);
-        format::finish(&mut file, header_bytes.len(), |input| {
+        format::finish(&mut file, header_bytes.len(), move |input| {
             use hmac::Mac;
-            let mut m = mac.clone();
+            let mut m = mac;
             m.update(input);
             m.finalize().into_bytes().into()
         });
@@ -182,8 +182,8 @@ impl Vault {
         // the assembled bytes runs on a second thread while the first writes and fsyncs them;
         // `atomic_write` compares the bytes read back with these, then waits for the check,
         // and renames only when both hold. The check does not hash the checksum again:
-        // `assemble` just computed it over these very bytes, and the read-back is compared
-        // with them byte for byte.
+        // `format::finish` just computed it over these very bytes, and the read-back is
+        // compared with them byte for byte.
         let check = || -> Result<()> {
             let parsed = format::reparse(&file)?;
             if plaintext.is(&decrypt_verified(keys, &parsed)?) {
@@ -196,7 +196,7 @@ impl Vault {
         };
         // A small file is not worth a thread.
         let written = std::thread::scope(|s| {
-            let thread = if file.len() < 64 * 1024 {
+            let thread = if file.len() < crate::par::WORTH_A_THREAD {
                 Err(())
             } else {
                 std::thread::Builder::new()
