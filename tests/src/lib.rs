@@ -283,7 +283,10 @@ pub fn write_private(path: &Path, text: &str) {
 }
 
 /// A Python that can `import ccxt`: `$VAULT_CCXT_PYTHON`, else `python3` on PATH (CI puts the
-/// freqtrade virtualenv first).
+/// freqtrade virtualenv first). The probe runs outside this crate's directory: its `ccxt/`
+/// folder of test scripts would otherwise pass for the package (`import ccxt` finds a
+/// namespace package in the working directory), and a machine without ccxt would fail the
+/// test instead of skipping it.
 pub fn ccxt_python() -> Option<PathBuf> {
     let candidates: Vec<PathBuf> = std::env::var_os("VAULT_CCXT_PYTHON")
         .map(PathBuf::from)
@@ -293,6 +296,7 @@ pub fn ccxt_python() -> Option<PathBuf> {
     candidates.into_iter().find(|p| {
         Command::new(p)
             .args(["-c", "import ccxt, cryptography"])
+            .current_dir(std::env::temp_dir())
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())

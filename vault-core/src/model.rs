@@ -89,11 +89,13 @@ pub struct Scope {
     /// Declared IP allow-list (empty: none declared).
     pub ip_allowlist: Vec<String>,
     /// Sub-account the key belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_account: Option<String>,
 }
 
-/// Active, or revoked with when and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Active, or revoked with when and why. Written as `{"state": "active"}` or
+/// `{"state": "revoked", "at": ..., "reason": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum Status {
     /// Usable.
@@ -104,8 +106,42 @@ pub enum Status {
         #[serde(with = "crate::ts")]
         at: Timestamp,
         /// Why, as given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+}
+
+/// Read through one flat struct: serde's own reading of an internally tagged enum first
+/// copies every entry of the map into a buffer to find the tag, once per bot.
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        enum State {
+            Active,
+            Revoked,
+        }
+        #[derive(Deserialize)]
+        struct Flat {
+            state: State,
+            #[serde(default, with = "crate::ts::option")]
+            at: Option<Timestamp>,
+            #[serde(default)]
+            reason: Option<String>,
+        }
+        let f = Flat::deserialize(d)?;
+        match (f.state, f.at) {
+            (State::Active, None) if f.reason.is_none() => Ok(Status::Active),
+            (State::Active, _) => Err(serde::de::Error::custom(
+                "an active status has no `at` or `reason`",
+            )),
+            (State::Revoked, Some(at)) => Ok(Status::Revoked {
+                at,
+                reason: f.reason,
+            }),
+            (State::Revoked, None) => Err(serde::de::Error::missing_field("at")),
+        }
+    }
 }
 
 /// Shorthand for whether a bot is usable.
@@ -127,6 +163,7 @@ pub struct HistoryEntry {
     /// `rotate` or `revoke`.
     pub event: String,
     /// The reason given, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
@@ -190,7 +227,7 @@ pub struct Bot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) credentials: Option<StoredCredentials>,
     /// Extra secrets: environment name -> value.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) extra_secrets: BTreeMap<String, SecretValue>,
     /// Fingerprint of the current (or, revoked, the last) key.
     pub fingerprint: String,
@@ -209,15 +246,21 @@ pub struct Bot {
     #[serde(with = "crate::ts")]
     pub key_added_at: Timestamp,
     /// Last rotation.
-    #[serde(default, with = "crate::ts::option")]
+    #[serde(
+        default,
+        with = "crate::ts::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rotated_at: Option<Timestamp>,
     /// Last verify result (only meaningful if its fingerprint is the current one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyResult>,
     /// Active or revoked.
     pub status: Status,
     /// Retired keys.
     pub history: Vec<HistoryEntry>,
     /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
@@ -506,6 +549,71 @@ pub fn ip_entry_is_too_wide(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_reads_both_forms_as_written_now_and_by_earlier_versions() {
+        let at: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
+        let read = |t: &str| serde_json::from_str::<Status>(t).unwrap();
+        assert_eq!(read(r#"{"state":"active"}"#), Status::Active);
+        // Earlier versions wrote `"reason": null`; this one leaves it out.
+        for t in [
+            r#"{"state":"revoked","at":"2026-01-02T03:04:05Z","reason":null}"#,
+            r#"{"state":"revoked","at":"2026-01-02T03:04:05Z"}"#,
+            r#"{"at":"2026-01-02T03:04:05Z","state":"revoked"}"#,
+        ] {
+            assert_eq!(read(t), Status::Revoked { at, reason: None }, "{t}");
+        }
+        let why = Status::Revoked {
+            at,
+            reason: Some("leaked".into()),
+        };
+        assert_eq!(
+            read(r#"{"state":"revoked","at":"2026-01-02T03:04:05Z","reason":"leaked"}"#),
+            why
+        );
+        for s in [Status::Active, Status::Revoked { at, reason: None }, why] {
+            assert_eq!(read(&serde_json::to_string(&s).unwrap()), s);
+        }
+        assert_eq!(
+            serde_json::to_string(&Status::Revoked { at, reason: None }).unwrap(),
+            r#"{"state":"revoked","at":"2026-01-02T03:04:05Z"}"#
+        );
+    }
+
+    #[test]
+    fn status_refuses_what_no_version_writes() {
+        for t in [
+            r#"{"state":"revoked"}"#,
+            r#"{"state":"revoked","reason":"x"}"#,
+            r#"{"state":"active","at":"2026-01-02T03:04:05Z"}"#,
+            r#"{"state":"active","reason":"x"}"#,
+            r#"{"state":"paused"}"#,
+            r#"{"at":"2026-01-02T03:04:05Z"}"#,
+            r#"{"state":"revoked","at":"yesterday"}"#,
+            r#""active""#,
+            "{}",
+        ] {
+            assert!(serde_json::from_str::<Status>(t).is_err(), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_bot_is_written_without_its_empty_fields_and_read_either_way() {
+        // As earlier versions wrote it: every field, null or empty ones included.
+        let full = r#"{"name":"b","exchange":"binance","credentials":{"key":"K","secret":"S"},"extra_secrets":{},"fingerprint":"ab","key_hint":"K…K","scope":{"withdrawals":"disabled","ip_allowlist":["203.0.113.7"],"sub_account":null},"env_profile":"auto","rotate_after_days":90,"created_at":"2026-01-02T03:04:05Z","key_added_at":"2026-01-02T03:04:05Z","rotated_at":null,"verify":null,"status":{"state":"active"},"history":[{"fingerprint":"cd","key_hint":"J…J","added_at":"2025-01-02T03:04:05Z","retired_at":"2026-01-02T03:04:05Z","event":"rotate","reason":null}],"note":null}"#;
+        // As this version writes it (docs/FORMAT.md): the same bot, the empty fields left out.
+        let compact = r#"{"name":"b","exchange":"binance","credentials":{"key":"K","secret":"S"},"fingerprint":"ab","key_hint":"K…K","scope":{"withdrawals":"disabled","ip_allowlist":["203.0.113.7"]},"env_profile":"auto","rotate_after_days":90,"created_at":"2026-01-02T03:04:05Z","key_added_at":"2026-01-02T03:04:05Z","status":{"state":"active"},"history":[{"fingerprint":"cd","key_hint":"J…J","added_at":"2025-01-02T03:04:05Z","retired_at":"2026-01-02T03:04:05Z","event":"rotate"}]}"#;
+        for text in [full, compact] {
+            let bot: Bot = serde_json::from_str(text).unwrap();
+            assert_eq!(serde_json::to_string(&bot).unwrap(), compact);
+        }
+        // A field that has a value is written as before.
+        let mut bot: Bot = serde_json::from_str(compact).unwrap();
+        bot.note = Some("n".into());
+        bot.scope.sub_account = Some("sub".into());
+        let text = serde_json::to_string(&bot).unwrap();
+        assert!(text.contains(r#""sub_account":"sub""#) && text.ends_with(r#""note":"n"}"#));
+    }
 
     #[test]
     fn bot_names_follow_the_contract() {
