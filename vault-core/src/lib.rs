@@ -79,6 +79,10 @@ pub use model::{
     Withdrawals,
 };
 pub use secret::{new_keyring_key, SecretValue};
+/// The one-pass reader of the age body, for the differential fuzz target (which holds it to
+/// age's own reader). Public only with the `internals` feature.
+#[cfg(feature = "internals")]
+pub use vault::decrypt_age_body;
 pub use vault::{
     parse_identity_file, short_fp, short_fp_str, LogHandle, OpenOptions, SetBot, Unlock,
     UnlockedBy, Vault, VaultFile,

@@ -552,8 +552,8 @@ mod tests {
 
     #[test]
     fn status_reads_both_forms_as_written_now_and_by_earlier_versions() {
-        let at: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
-        let read = |t: &str| serde_json::from_str::<Status>(t).unwrap();
+        let at: Timestamp = "2026-01-02T03:04:05Z".parse().expect("test");
+        let read = |t: &str| serde_json::from_str::<Status>(t).expect("test");
         assert_eq!(read(r#"{"state":"active"}"#), Status::Active);
         // Earlier versions wrote `"reason": null`; this one leaves it out.
         for t in [
@@ -572,10 +572,10 @@ mod tests {
             why
         );
         for s in [Status::Active, Status::Revoked { at, reason: None }, why] {
-            assert_eq!(read(&serde_json::to_string(&s).unwrap()), s);
+            assert_eq!(read(&serde_json::to_string(&s).expect("test")), s);
         }
         assert_eq!(
-            serde_json::to_string(&Status::Revoked { at, reason: None }).unwrap(),
+            serde_json::to_string(&Status::Revoked { at, reason: None }).expect("test"),
             r#"{"state":"revoked","at":"2026-01-02T03:04:05Z"}"#
         );
     }
@@ -604,14 +604,14 @@ mod tests {
         // As this version writes it (docs/FORMAT.md): the same bot, the empty fields left out.
         let compact = r#"{"name":"b","exchange":"binance","credentials":{"key":"K","secret":"S"},"fingerprint":"ab","key_hint":"K…K","scope":{"withdrawals":"disabled","ip_allowlist":["203.0.113.7"]},"env_profile":"auto","rotate_after_days":90,"created_at":"2026-01-02T03:04:05Z","key_added_at":"2026-01-02T03:04:05Z","status":{"state":"active"},"history":[{"fingerprint":"cd","key_hint":"J…J","added_at":"2025-01-02T03:04:05Z","retired_at":"2026-01-02T03:04:05Z","event":"rotate"}]}"#;
         for text in [full, compact] {
-            let bot: Bot = serde_json::from_str(text).unwrap();
-            assert_eq!(serde_json::to_string(&bot).unwrap(), compact);
+            let bot: Bot = serde_json::from_str(text).expect("test");
+            assert_eq!(serde_json::to_string(&bot).expect("test"), compact);
         }
         // A field that has a value is written as before.
-        let mut bot: Bot = serde_json::from_str(compact).unwrap();
+        let mut bot: Bot = serde_json::from_str(compact).expect("test");
         bot.note = Some("n".into());
         bot.scope.sub_account = Some("sub".into());
-        let text = serde_json::to_string(&bot).unwrap();
+        let text = serde_json::to_string(&bot).expect("test");
         assert!(text.contains(r#""sub_account":"sub""#) && text.ends_with(r#""note":"n"}"#));
     }
 

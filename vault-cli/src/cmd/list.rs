@@ -172,7 +172,7 @@ mod tests {
             (&odd[..1], "C:\\vault \"x\"\t.age"),
             (&[][..], "/v"),
         ] {
-            let want = serde_json::to_string_pretty(&Out { bots: rows, vault }).unwrap();
+            let want = serde_json::to_string_pretty(&Out { bots: rows, vault }).expect("json");
             assert_eq!(json_text(rows, std::path::Path::new(vault)), want);
         }
     }

@@ -310,6 +310,10 @@ fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
 /// Decrypts the whole age body (its final chunk verified) into zeroizing memory. age
 /// authenticates every chunk, but not who wrote them: that is the trailer MAC's job.
 fn decrypt(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Zeroizing<Vec<u8>>> {
+    // The header shape vault writes is read in one pass (`agebody`); any other, by age.
+    if let Some(pt) = super::agebody::decrypt(&keys.identity, parsed.body) {
+        return pt;
+    }
     let dec = age::Decryptor::new_buffered(parsed.body).map_err(|_| Error::Tampered)?;
     let mut r = dec
         .decrypt(std::iter::once(&keys.identity as &dyn age::Identity))

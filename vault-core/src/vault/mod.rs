@@ -22,6 +22,7 @@ use crate::model::{Body, Bot, BODY_FORMAT};
 use crate::secret::SecretValue;
 use crate::store;
 
+mod agebody;
 mod bots;
 mod crypto;
 mod file;
@@ -331,4 +332,18 @@ pub fn short_fp(fp: &str) -> String {
 /// [`short_fp`] without a copy: its first 12 characters.
 pub fn short_fp_str(fp: &str) -> &str {
     fp.char_indices().nth(12).map_or(fp, |(i, _)| &fp[..i])
+}
+
+/// `agebody::decrypt` for an identity string: `None` when age does not take the header for a
+/// v1 header, else the plaintext or the refusal.
+#[cfg(feature = "internals")]
+pub fn decrypt_age_body(
+    identity: &SecretString,
+    body: &[u8],
+) -> Option<Result<Zeroizing<Vec<u8>>>> {
+    let keys = match crypto::Keys::from_str(identity) {
+        Ok(k) => k,
+        Err(e) => return Some(Err(e)),
+    };
+    agebody::decrypt(&keys.identity, body)
 }
