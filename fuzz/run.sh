@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-180}"
-for t in header open age_body jsonc mask proxy; do
+for t in header open age_body body_json jsonc mask proxy; do
   echo "== $t ($secs s)"
   cargo +nightly fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=4096 2>&1 | tail -3
 done

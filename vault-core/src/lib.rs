@@ -35,6 +35,7 @@ mod audit_log;
 pub mod env;
 mod error;
 pub mod exchange;
+mod fastbody;
 /// The file's byte layout. Public only with the `internals` feature (tests and fuzzing build
 /// and take apart files by hand); everything a program needs from it is re-exported below.
 #[cfg(feature = "internals")]
@@ -83,6 +84,17 @@ pub use secret::{new_keyring_key, SecretValue};
 /// age's own reader). Public only with the `internals` feature.
 #[cfg(feature = "internals")]
 pub use vault::decrypt_age_body;
+
+/// The body's JSON read by hand (with its fallbacks) and by serde_json alone, each written
+/// back out, for the differential fuzz target. Public only with the `internals` feature.
+#[cfg(feature = "internals")]
+pub fn read_body_both_ways(text: &str) -> (Option<String>, Option<String>) {
+    let out = |b: model::Body| serde_json::to_string(&b).ok();
+    (
+        fastbody::parse_body(text).ok().and_then(out),
+        serde_json::from_str::<model::Body>(text).ok().and_then(out),
+    )
+}
 pub use vault::{
     parse_identity_file, short_fp, short_fp_str, LogHandle, OpenOptions, SetBot, Unlock,
     UnlockedBy, Vault, VaultFile,

@@ -284,7 +284,7 @@ pub(super) fn open_with(
         // UTF-8 is checked once for the whole text, so the parser does not check every
         // string again.
         let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
-        serde_json::from_str::<Body>(text).map_err(|_| Error::Tampered)
+        crate::fastbody::parse_body(text).map_err(|_| Error::Tampered)
     };
     let (checked, body) = par::join(parsed.body.len() >= par::WORTH_A_THREAD, check, open);
     checked?;
