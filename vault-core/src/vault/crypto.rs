@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use age::secrecy::{ExposeSecret, SecretString};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -259,10 +260,11 @@ pub(super) fn sealed_capacity(bots: usize) -> usize {
     text + 16 * (text / PIECE + 1) + 1024
 }
 
-/// Decrypts and parses the body while a second thread checks the file: first its checksum,
-/// when `checksum` is given (a file from [`super::VaultFile::read_to_unlock`]), then the
-/// trailer MAC over the exact bytes read. Nothing parsed leaves here unless both hold; a
-/// checksum that fails is reported before anything else.
+/// Decrypts and parses the body while a second thread checks the file: its checksum, when
+/// `checksum` is given (a file from [`super::VaultFile::read_to_unlock`]), and the trailer MAC
+/// over the exact bytes read; a check the second thread has not started by the time the body
+/// is parsed is done here. Nothing parsed leaves here unless both hold; a checksum that fails
+/// is reported before anything else.
 ///
 /// The body is parsed before the MAC's verdict is in. An age body can be made by anyone who
 /// knows the recipient (it is in the header), so what is parsed here may be a forger's: it
@@ -273,21 +275,38 @@ pub(super) fn open_with(
     parsed: &format::Parsed<'_>,
     checksum: Option<&(dyn Fn() -> bool + Sync)>,
 ) -> Result<Body> {
-    let check = || -> Result<()> {
-        if checksum.is_some_and(|holds| !holds()) {
-            return Err(format::CHECKSUM_MISMATCH);
-        }
-        mac_verdict(keys, parsed)
+    // The two checks go to whichever thread takes each first: the second thread takes them
+    // as soon as it starts; this one takes what is left once the body is parsed. A second
+    // thread that starts late (some kernels queue it behind this one for milliseconds) then
+    // costs a check done here instead of a wait for it.
+    let sum_taken = AtomicBool::new(false);
+    let mac_taken = AtomicBool::new(false);
+    let take = |flag: &AtomicBool| !flag.swap(true, Ordering::AcqRel);
+    let checks = || -> [Option<bool>; 2] {
+        [
+            take(&sum_taken).then(|| checksum.is_none_or(|holds| holds())),
+            take(&mac_taken).then(|| mac_verdict(keys, parsed).is_ok()),
+        ]
     };
-    let open = || -> Result<Body> {
-        let pt = decrypt(keys, parsed)?;
-        // UTF-8 is checked once for the whole text, so the parser does not check every
-        // string again.
-        let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
-        crate::fastbody::parse_body(text).map_err(|_| Error::Tampered)
+    let open = || -> (Result<Body>, [Option<bool>; 2]) {
+        let body = (|| {
+            let pt = decrypt(keys, parsed)?;
+            // UTF-8 is checked once for the whole text, so the parser does not check every
+            // string again.
+            let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
+            crate::fastbody::parse_body(text).map_err(|_| Error::Tampered)
+        })();
+        (body, checks())
     };
-    let (checked, body) = par::join(parsed.body.len() >= par::WORTH_A_THREAD, check, open);
-    checked?;
+    let (theirs, (body, mine)) = par::join(parsed.body.len() >= par::WORTH_A_THREAD, checks, open);
+    // Each check ran on exactly one thread; a damaged file is reported before anything else.
+    let held = |i: usize| theirs[i].or(mine[i]).unwrap_or(false);
+    if !held(0) {
+        return Err(format::CHECKSUM_MISMATCH);
+    }
+    if !held(1) {
+        return Err(Error::Tampered);
+    }
     let body = body?;
     if body.format != BODY_FORMAT {
         return Err(Error::UnsupportedVersion(
