@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times commands interleaved: every round runs each command once, in turn.
 
-    interleaved.py RUNS LABEL=VAULT_DIR ... -- BINARY... -- list|rotate
+    interleaved.py RUNS LABEL=VAULT_DIR ... -- BINARY[=LABEL,LABEL]... -- list|rotate
 
 hyperfine runs all of one command's runs, then all of the next's; on a VM whose speed drifts
 over seconds (this 2-core Firecracker VM does, by 30% and more), that drift lands between
@@ -26,13 +26,23 @@ def main() -> None:
     vaults = [a.split("=", 1) for a in args[:sep]]
     rest = args[sep + 1 :]
     sep = rest.index("--")
-    binaries, command = rest[:sep], rest[sep + 1]
+    # BINARY or BINARY=LABEL,LABEL: the second form runs that binary on those vaults only
+    # (each build on vaults its own writer made, say).
+    only = {}
+    binaries = []
+    for spec in rest[:sep]:
+        b, _, labels = spec.partition("=")
+        binaries.append(b)
+        only[b] = labels.split(",") if labels else [label for label, _ in vaults]
+    command = rest[sep + 1]
     argv = {"list": ["list", "--json"], "rotate": ["rotate", "bot-00000", "--from-stdin"]}[command]
     devnull = os.open(os.devnull, os.O_RDWR)
-    times = {(b, v): [] for b in binaries for v, _ in vaults}
+    times = {(b, v): [] for b in binaries for v in only[b]}
     for round_ in range(runs + 3):
         for b in binaries:
             for label, d in vaults:
+                if label not in only[b]:
+                    continue
                 env = dict(os.environ)
                 env.update(
                     VAULT_PATH=f"{d}/vault.age",
@@ -64,7 +74,7 @@ def main() -> None:
                     times[(b, label)].append(took)
     for b in binaries:
         medians = []
-        for label, _ in vaults:
+        for label in only[b]:
             t = times[(b, label)]
             medians.append(statistics.median(t))
             print(

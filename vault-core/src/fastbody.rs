@@ -13,8 +13,14 @@
 //!
 //! Also the bodies of earlier builds, which wrote empty fields as `null`, `{}` or `[]`
 //! (docs/FORMAT.md), take this path.
+//!
+//! [`write_body`] is the other direction: the same text `serde_json::to_writer` writes, byte
+//! for byte (tested), without serde's per-field calls and its byte-by-byte escaping of
+//! strings that need none; the rare parts (a verify result, history, a revoked status, the
+//! fleet) are still written by serde_json.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -34,6 +40,134 @@ pub(crate) fn parse_body(text: &str) -> serde_json::Result<Body> {
         Some(body) => Ok(body),
         None => serde_json::from_str(text),
     }
+}
+
+/// Writes the body's JSON: exactly what `serde_json::to_writer(w, body)` writes.
+pub(crate) fn write_body<W: Write>(body: &Body, w: &mut W) -> std::io::Result<()> {
+    w.write_all(b"{\"format\":")?;
+    w.write_all(body.format.to_string().as_bytes())?;
+    w.write_all(b",\"fingerprint_key\":")?;
+    put_str(w, body.fingerprint_key.expose())?;
+    w.write_all(b",\"log_key\":")?;
+    put_str(w, body.log_key.expose())?;
+    w.write_all(b",\"bots\":{")?;
+    for (i, (name, bot)) in body.bots.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        put_str(w, name)?;
+        w.write_all(b":")?;
+        write_bot(bot, w)?;
+    }
+    w.write_all(b"},\"retired_fingerprints\":")?;
+    by_serde(w, &body.retired_fingerprints)?;
+    w.write_all(b",\"exported_files\":")?;
+    by_serde(w, &body.exported_files)?;
+    if let Some(fleet) = &body.fleet {
+        w.write_all(b",\"fleet\":")?;
+        by_serde(w, fleet)?;
+    }
+    w.write_all(b"}")
+}
+
+fn write_bot<W: Write>(b: &Bot, w: &mut W) -> std::io::Result<()> {
+    w.write_all(b"{\"name\":")?;
+    put_str(w, &b.name)?;
+    w.write_all(b",\"exchange\":")?;
+    by_serde(w, &b.exchange)?;
+    if let Some(c) = &b.credentials {
+        w.write_all(b",\"credentials\":{\"key\":")?;
+        put_str(w, c.key.expose())?;
+        w.write_all(b",\"secret\":")?;
+        put_str(w, c.secret.expose())?;
+        if let Some(p) = &c.passphrase {
+            w.write_all(b",\"passphrase\":")?;
+            put_str(w, p.expose())?;
+        }
+        if let Some(u) = &c.uid {
+            w.write_all(b",\"uid\":")?;
+            put_str(w, u.expose())?;
+        }
+        w.write_all(b"}")?;
+    }
+    if !b.extra_secrets.is_empty() {
+        w.write_all(b",\"extra_secrets\":{")?;
+        for (i, (k, v)) in b.extra_secrets.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            put_str(w, k)?;
+            w.write_all(b":")?;
+            put_str(w, v.expose())?;
+        }
+        w.write_all(b"}")?;
+    }
+    w.write_all(b",\"fingerprint\":")?;
+    put_str(w, &b.fingerprint)?;
+    w.write_all(b",\"key_hint\":")?;
+    put_str(w, &b.key_hint)?;
+    w.write_all(b",\"scope\":{\"withdrawals\":")?;
+    by_serde(w, &b.scope.withdrawals)?;
+    w.write_all(b",\"ip_allowlist\":[")?;
+    for (i, ip) in b.scope.ip_allowlist.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        put_str(w, ip)?;
+    }
+    w.write_all(b"]")?;
+    if let Some(sub) = &b.scope.sub_account {
+        w.write_all(b",\"sub_account\":")?;
+        put_str(w, sub)?;
+    }
+    w.write_all(b"},\"env_profile\":")?;
+    by_serde(w, &b.env_profile)?;
+    w.write_all(b",\"rotate_after_days\":")?;
+    w.write_all(b.rotate_after_days.to_string().as_bytes())?;
+    w.write_all(b",\"created_at\":")?;
+    put_ts(w, &b.created_at)?;
+    w.write_all(b",\"key_added_at\":")?;
+    put_ts(w, &b.key_added_at)?;
+    if let Some(t) = &b.rotated_at {
+        w.write_all(b",\"rotated_at\":")?;
+        put_ts(w, t)?;
+    }
+    if let Some(v) = &b.verify {
+        w.write_all(b",\"verify\":")?;
+        by_serde(w, v)?;
+    }
+    w.write_all(b",\"status\":")?;
+    match &b.status {
+        Status::Active => w.write_all(b"{\"state\":\"active\"}")?,
+        revoked => by_serde(w, revoked)?,
+    }
+    w.write_all(b",\"history\":")?;
+    by_serde(w, &b.history)?;
+    if let Some(note) = &b.note {
+        w.write_all(b",\"note\":")?;
+        put_str(w, note)?;
+    }
+    w.write_all(b"}")
+}
+
+/// A JSON string: as is between quotes when nothing in it needs an escape (the usual case),
+/// else as serde_json escapes it.
+fn put_str<W: Write>(w: &mut W, s: &str) -> std::io::Result<()> {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return by_serde(w, s);
+    }
+    w.write_all(b"\"")?;
+    w.write_all(s.as_bytes())?;
+    w.write_all(b"\"")
+}
+
+fn put_ts<W: Write>(w: &mut W, t: &Timestamp) -> std::io::Result<()> {
+    crate::ts::serialize(t, &mut serde_json::Serializer::new(&mut *w))
+        .map_err(std::io::Error::other)
+}
+
+fn by_serde<W: Write, T: serde::Serialize + ?Sized>(w: &mut W, v: &T) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, v).map_err(std::io::Error::other)
 }
 
 /// The fields after `bots`, read by serde_json (they are few and short). The ones before
@@ -410,6 +544,14 @@ mod tests {
             .map(|b| serde_json::to_string(&b).expect("test"))
     }
 
+    /// `write_body`'s text for the body serde_json reads from `text`.
+    fn written(text: &str) -> String {
+        let body: Body = serde_json::from_str(text).expect("test");
+        let mut out = Vec::new();
+        write_body(&body, &mut out).expect("test");
+        String::from_utf8(out).expect("test")
+    }
+
     fn by_hand(text: &str) -> Option<String> {
         parse_body(text)
             .ok()
@@ -440,6 +582,7 @@ mod tests {
         assert!(r.body().is_some());
         let want = by_serde(&text).expect("serde reads it");
         assert_eq!(want, text, "the sample is in the writer's own form");
+        assert_eq!(written(&text), text);
         assert_eq!(by_hand(&text).as_deref(), Some(&want[..]));
         let empty = "{\"format\":1,\"fingerprint_key\":\"a\",\"log_key\":\"b\",\"bots\":{}}";
         assert!(Reader::new(empty).body().is_some());
@@ -451,6 +594,8 @@ mod tests {
         let old = r#"{"format":1,"fingerprint_key":"fk","log_key":"lk","bots":{"a":{"name":"a","exchange":"binance","credentials":{"key":"K","secret":"S"},"extra_secrets":{},"fingerprint":"f","key_hint":"K…K","scope":{"withdrawals":"disabled","ip_allowlist":["203.0.113.7"],"sub_account":null},"env_profile":"auto","rotate_after_days":90,"created_at":"2026-01-02T03:04:05Z","key_added_at":"2026-01-02T03:04:05Z","rotated_at":null,"verify":null,"status":{"state":"revoked","at":"2026-01-02T03:04:05Z","reason":null},"history":[{"fingerprint":"f0","key_hint":"J…J","added_at":"2026-01-02T03:04:05Z","retired_at":"2026-01-02T03:04:05Z","event":"revoke","reason":null}],"note":null}},"retired_fingerprints":[],"exported_files":[]}"#;
         assert!(Reader::new(old).body().is_some());
         assert_eq!(by_hand(old), by_serde(old));
+        // And it is written back in the compact form, as serde_json writes it.
+        assert_eq!(Some(written(old)), by_serde(old));
         assert!(by_hand(old).is_some());
     }
 
@@ -527,6 +672,7 @@ mod tests {
             bot.extra_secrets.insert(env, SecretValue::from("v"));
             body.bots.insert(name, Arc::new(bot));
             let text = serde_json::to_string(&body).expect("test");
+            prop_assert_eq!(written(&text), text.clone());
             prop_assert_eq!(by_hand(&text), by_serde(&text));
         }
 

@@ -232,7 +232,7 @@ pub(super) fn seal_body(keys: &Keys, body: &Body, out: &mut Vec<u8>) -> Result<P
                 let _ = tx.send(piece);
             },
         };
-        let written = serde_json::to_writer(&mut w, body);
+        let written = crate::fastbody::write_body(body, &mut w);
         if written.is_ok() {
             w.done();
         }
