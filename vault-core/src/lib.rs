@@ -13,7 +13,10 @@
 //!
 //! Where things are:
 //! - `vault/`: the façade. `file` reads and unlocks, `txn` is the one write transaction,
-//!   `bots` and `slots` are the operations, and `crypto` holds the keys and the age body.
+//!   `bots` and `slots` are the operations, and `crypto` holds the keys and the age body
+//!   (`agebody` reads it in one pass, held to age's own reader).
+//! - `fastbody`: the body's JSON read and written by hand along the writer's exact path,
+//!   serde_json for anything else (held to serde_json by tests and a fuzz target).
 //! - `format` (private; public with the `internals` feature): the bytes of the file.
 //! - `store` (private; public with `internals`): the filesystem rules (no-follow opens,
 //!   permissions, atomic writes, locks, the generation record); [`files`] re-exports the few

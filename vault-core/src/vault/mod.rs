@@ -1,6 +1,7 @@
 //! The façade: [`VaultFile`] (read, checked, still locked) and [`Vault`] (unlocked).
 //!
 //! - `crypto`: the identity and its derived keys, slot wrapping, the age body, fingerprints;
+//!   `agebody` decrypts the body in one pass (age parses its header and unwraps the key);
 //! - `file`: reading, checking and unlocking a file, and the rollback check;
 //! - `txn`: the one transaction every write goes through ([`Vault::commit`](txn));
 //! - `bots`: bot operations; `slots`: passphrase, keyring and rekey.
