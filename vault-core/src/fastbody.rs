@@ -279,6 +279,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The field `key` (with its leading comma or brace) and its value, read by `f`.
+    fn field<T>(&mut self, key: &str, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        self.lit(key)?;
+        f(self)
+    }
+
     /// An optional field `key`, which the writer leaves out when empty (and earlier builds
     /// wrote as `null`).
     fn opt<T>(&mut self, key: &str, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
@@ -306,12 +312,9 @@ impl<'a> Reader<'a> {
     }
 
     fn body(&mut self) -> Option<Body> {
-        self.lit("{\"format\":")?;
-        let format = self.u32()?;
-        self.lit(",\"fingerprint_key\":")?;
-        let fingerprint_key = self.secret()?;
-        self.lit(",\"log_key\":")?;
-        let log_key = self.secret()?;
+        let format = self.field("{\"format\":", Self::u32)?;
+        let fingerprint_key = self.field(",\"fingerprint_key\":", Self::secret)?;
+        let log_key = self.field(",\"log_key\":", Self::secret)?;
         self.lit(",\"bots\":{")?;
         let mut bots = Vec::new();
         if !self.eat("}") {
@@ -369,10 +372,8 @@ impl<'a> Reader<'a> {
     }
 
     fn bot(&mut self) -> Option<Bot> {
-        self.lit("{\"name\":")?;
-        let name = self.string()?;
-        self.lit(",\"exchange\":")?;
-        let exchange: Exchange = self.name()?;
+        let name = self.field("{\"name\":", Self::string)?;
+        let exchange: Exchange = self.field(",\"exchange\":", Self::name)?;
         let credentials = if self.eat(",\"credentials\":") {
             Some(self.credentials()?)
         } else {
@@ -390,27 +391,18 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        self.lit(",\"fingerprint\":")?;
-        let fingerprint = self.string()?;
-        self.lit(",\"key_hint\":")?;
-        let key_hint = self.string()?;
-        self.lit(",\"scope\":{\"withdrawals\":")?;
-        let withdrawals: Withdrawals = self.name()?;
-        self.lit(",\"ip_allowlist\":")?;
-        let ip_allowlist = self.strings()?;
+        let fingerprint = self.field(",\"fingerprint\":", Self::string)?;
+        let key_hint = self.field(",\"key_hint\":", Self::string)?;
+        let withdrawals: Withdrawals = self.field(",\"scope\":{\"withdrawals\":", Self::name)?;
+        let ip_allowlist = self.field(",\"ip_allowlist\":", Self::strings)?;
         let sub_account = self.opt(",\"sub_account\":", Self::string)?;
-        self.lit("},\"env_profile\":")?;
-        let env_profile: EnvProfile = self.name()?;
-        self.lit(",\"rotate_after_days\":")?;
-        let rotate_after_days = self.u32()?;
-        self.lit(",\"created_at\":")?;
-        let created_at = self.ts()?;
-        self.lit(",\"key_added_at\":")?;
-        let key_added_at = self.ts()?;
+        let env_profile: EnvProfile = self.field("},\"env_profile\":", Self::name)?;
+        let rotate_after_days = self.field(",\"rotate_after_days\":", Self::u32)?;
+        let created_at = self.field(",\"created_at\":", Self::ts)?;
+        let key_added_at = self.field(",\"key_added_at\":", Self::ts)?;
         let rotated_at = self.opt(",\"rotated_at\":", Self::ts)?;
         let verify = self.opt(",\"verify\":", Self::verify)?;
-        self.lit(",\"status\":")?;
-        let status = self.status()?;
+        let status = self.field(",\"status\":", Self::status)?;
         self.lit(",\"history\":[")?;
         let mut history = Vec::new();
         if !self.eat("]") {
@@ -449,10 +441,8 @@ impl<'a> Reader<'a> {
     }
 
     fn credentials(&mut self) -> Option<StoredCredentials> {
-        self.lit("{\"key\":")?;
-        let key = self.secret()?;
-        self.lit(",\"secret\":")?;
-        let secret = self.secret()?;
+        let key = self.field("{\"key\":", Self::secret)?;
+        let secret = self.field(",\"secret\":", Self::secret)?;
         let passphrase = self.opt(",\"passphrase\":", Self::secret)?;
         let uid = self.opt(",\"uid\":", Self::secret)?;
         self.lit("}")?;
@@ -468,24 +458,18 @@ impl<'a> Reader<'a> {
         if self.eat("{\"state\":\"active\"}") {
             return Some(Status::Active);
         }
-        self.lit("{\"state\":\"revoked\",\"at\":")?;
-        let at = self.ts()?;
+        let at = self.field("{\"state\":\"revoked\",\"at\":", Self::ts)?;
         let reason = self.opt(",\"reason\":", Self::string)?;
         self.lit("}")?;
         Some(Status::Revoked { at, reason })
     }
 
     fn history_entry(&mut self) -> Option<HistoryEntry> {
-        self.lit("{\"fingerprint\":")?;
-        let fingerprint = self.string()?;
-        self.lit(",\"key_hint\":")?;
-        let key_hint = self.string()?;
-        self.lit(",\"added_at\":")?;
-        let added_at = self.ts()?;
-        self.lit(",\"retired_at\":")?;
-        let retired_at = self.ts()?;
-        self.lit(",\"event\":")?;
-        let event = self.string()?;
+        let fingerprint = self.field("{\"fingerprint\":", Self::string)?;
+        let key_hint = self.field(",\"key_hint\":", Self::string)?;
+        let added_at = self.field(",\"added_at\":", Self::ts)?;
+        let retired_at = self.field(",\"retired_at\":", Self::ts)?;
+        let event = self.field(",\"event\":", Self::string)?;
         let reason = self.opt(",\"reason\":", Self::string)?;
         self.lit("}")?;
         Some(HistoryEntry {
@@ -499,24 +483,19 @@ impl<'a> Reader<'a> {
     }
 
     fn verify(&mut self) -> Option<VerifyResult> {
-        self.lit("{\"at\":")?;
-        let at = self.ts()?;
-        self.lit(",\"fingerprint\":")?;
-        let fingerprint = self.string()?;
+        let at = self.field("{\"at\":", Self::ts)?;
+        let fingerprint = self.field(",\"fingerprint\":", Self::string)?;
         self.lit(",\"can_withdraw\":")?;
         let can_withdraw = self.nullable(Self::bool)?;
         self.lit(",\"can_trade\":")?;
         let can_trade = self.nullable(Self::bool)?;
         self.lit(",\"ip_restricted\":")?;
         let ip_restricted = self.nullable(Self::bool)?;
-        self.lit(",\"ip_allowlist\":")?;
-        let ip_allowlist = self.strings()?;
+        let ip_allowlist = self.field(",\"ip_allowlist\":", Self::strings)?;
         self.lit(",\"expires_at\":")?;
         let expires_at = self.nullable(Self::ts)?;
-        self.lit(",\"permissions\":")?;
-        let permissions = self.strings()?;
-        self.lit(",\"trusted\":")?;
-        let trusted = self.bool()?;
+        let permissions = self.field(",\"permissions\":", Self::strings)?;
+        let trusted = self.field(",\"trusted\":", Self::bool)?;
         self.lit("}")?;
         Some(VerifyResult {
             at,
