@@ -4,18 +4,19 @@
 //! chunk, out to the caller), wipes each copy and clears the caller's buffer before that: on
 //! a 2,000-bot vault that was half of the decryption's instructions. Here age parses and
 //! checks the header, age's stanza parser reads its stanzas, age's own X25519 identity
-//! unwraps the file key, and this module checks what c2sp.org/age specifies, in order: the header MAC (HMAC-SHA256 under
-//! HKDF-SHA256(file key, info "header") over the header up to and including `---`), then
-//! every chunk of the payload with ChaCha20-Poly1305 under HKDF-SHA256(salt = the 16-byte
-//! nonce, file key, info "payload"), the nonce an 11-byte big-endian counter and a last-chunk
-//! flag; every chunk full but the last, which is flagged, and empty only when it is the only
-//! one.
+//! unwraps the file key, and this module checks what c2sp.org/age specifies, in order:
+//! - the header MAC: HMAC-SHA256 under HKDF-SHA256(file key, info "header") over the header
+//!   up to and including `---`;
+//! - every chunk of the payload: ChaCha20-Poly1305 under HKDF-SHA256(salt = the 16-byte
+//!   nonce, file key, info "payload"), the nonce an 11-byte big-endian counter and a
+//!   last-chunk flag; every chunk full but the last, which is flagged, and empty only when it
+//!   is the only one.
 //!
-//! A header age does not parse gives `None`, and the caller's fallback, age's reader,
-//! reports it. Tests hold this module and age's reader to the same verdict and the same
-//! bytes, on good bodies at every chunk boundary and on damaged and cut ones. Like age's reader, this
-//! says the body was sealed to this identity, not who sealed it: that is the trailer MAC's
-//! job, checked beside this, and nothing decrypted here is used before it holds.
+//! A header age does not parse gives `None`, and the caller's fallback, age's reader, reports
+//! it. Tests hold this module and age's reader to the same verdict and the same bytes, on good
+//! bodies at every chunk boundary and on damaged and cut ones. Like age's reader, this says
+//! the body was sealed to this identity, not who sealed it: that is the trailer MAC's job,
+//! checked beside this, and nothing decrypted here is used before it holds.
 
 use age::secrecy::ExposeSecret;
 use age::Identity;

@@ -329,7 +329,8 @@ fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
 /// Decrypts the whole age body (its final chunk verified) into zeroizing memory. age
 /// authenticates every chunk, but not who wrote them: that is the trailer MAC's job.
 fn decrypt(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Zeroizing<Vec<u8>>> {
-    // The header shape vault writes is read in one pass (`agebody`); any other, by age.
+    // Read in one pass (`agebody`); a header age does not take for a v1 header goes to age's
+    // reader, which says what is wrong with it.
     if let Some(pt) = super::agebody::decrypt(&keys.identity, parsed.body) {
         return pt;
     }
