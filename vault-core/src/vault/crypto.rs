@@ -2,7 +2,7 @@
 //! wrapping (XChaCha20-Poly1305 under a passphrase- or keyring-derived key), the age body, and
 //! key fingerprints. No file access here.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -326,21 +326,11 @@ fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
     mac.verify_slice(parsed.mac).map_err(|_| Error::Tampered)
 }
 
-/// Decrypts the whole age body (its final chunk verified) into zeroizing memory. age
-/// authenticates every chunk, but not who wrote them: that is the trailer MAC's job.
+/// Decrypts the whole age body (its final chunk verified) into zeroizing memory, in one pass
+/// (`agebody`). age authenticates every chunk, but not who wrote them: that is the trailer
+/// MAC's job.
 fn decrypt(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Zeroizing<Vec<u8>>> {
-    // Read in one pass (`agebody`); a header age does not take for a v1 header goes to age's
-    // reader, which says what is wrong with it.
-    if let Some(pt) = super::agebody::decrypt(&keys.identity, parsed.body) {
-        return pt;
-    }
-    let dec = age::Decryptor::new_buffered(parsed.body).map_err(|_| Error::Tampered)?;
-    let mut r = dec
-        .decrypt(std::iter::once(&keys.identity as &dyn age::Identity))
-        .map_err(|_| Error::Tampered)?;
-    let mut pt = Zeroizing::new(Vec::with_capacity(parsed.body.len()));
-    r.read_to_end(&mut pt).map_err(|_| Error::Tampered)?;
-    Ok(pt)
+    super::agebody::decrypt(&keys.identity, parsed.body)
 }
 
 /// Verifies the recipient and the trailer MAC, and decrypts the whole body, the MAC on a
@@ -384,6 +374,7 @@ pub(super) fn fingerprint(body: &Body, api_key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     /// 1, 2, 3, ... (wrapping) for `len` bytes: text whose every position is told apart.
     fn counting(len: usize) -> Vec<u8> {

@@ -335,16 +335,8 @@ pub fn short_fp_str(fp: &str) -> &str {
     fp.char_indices().nth(12).map_or(fp, |(i, _)| &fp[..i])
 }
 
-/// `agebody::decrypt` for an identity string: `None` when age does not take the header for a
-/// v1 header, else the plaintext or the refusal.
+/// `agebody::decrypt` for an identity string: the plaintext or the refusal.
 #[cfg(feature = "internals")]
-pub fn decrypt_age_body(
-    identity: &SecretString,
-    body: &[u8],
-) -> Option<Result<Zeroizing<Vec<u8>>>> {
-    let keys = match crypto::Keys::from_str(identity) {
-        Ok(k) => k,
-        Err(e) => return Some(Err(e)),
-    };
-    agebody::decrypt(&keys.identity, body)
+pub fn decrypt_age_body(identity: &SecretString, body: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    agebody::decrypt(&crypto::Keys::from_str(identity)?.identity, body)
 }
