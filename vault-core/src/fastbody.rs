@@ -43,15 +43,28 @@ pub(crate) fn parse_body(text: &str) -> serde_json::Result<Body> {
 }
 
 /// Writes the body's JSON: exactly what `serde_json::to_writer(w, body)` writes.
+///
+/// Every struct is taken apart field by field, with no `..`: a field added to the model does
+/// not compile until it is written here too (and read in [`Reader`]), instead of being
+/// silently left out of the file.
 pub(crate) fn write_body<W: Write>(body: &Body, w: &mut W) -> std::io::Result<()> {
+    let Body {
+        format,
+        fingerprint_key,
+        log_key,
+        bots,
+        retired_fingerprints,
+        exported_files,
+        fleet,
+    } = body;
     w.write_all(b"{\"format\":")?;
-    w.write_all(body.format.to_string().as_bytes())?;
+    w.write_all(format.to_string().as_bytes())?;
     w.write_all(b",\"fingerprint_key\":")?;
-    put_str(w, body.fingerprint_key.expose())?;
+    put_str(w, fingerprint_key.expose())?;
     w.write_all(b",\"log_key\":")?;
-    put_str(w, body.log_key.expose())?;
+    put_str(w, log_key.expose())?;
     w.write_all(b",\"bots\":{")?;
-    for (i, (name, bot)) in body.bots.iter().enumerate() {
+    for (i, (name, bot)) in bots.iter().enumerate() {
         if i > 0 {
             w.write_all(b",")?;
         }
@@ -60,10 +73,10 @@ pub(crate) fn write_body<W: Write>(body: &Body, w: &mut W) -> std::io::Result<()
         write_bot(bot, w)?;
     }
     w.write_all(b"},\"retired_fingerprints\":")?;
-    by_serde(w, &body.retired_fingerprints)?;
+    by_serde(w, retired_fingerprints)?;
     w.write_all(b",\"exported_files\":")?;
-    by_serde(w, &body.exported_files)?;
-    if let Some(fleet) = &body.fleet {
+    by_serde(w, exported_files)?;
+    if let Some(fleet) = fleet {
         w.write_all(b",\"fleet\":")?;
         by_serde(w, fleet)?;
     }
@@ -71,28 +84,57 @@ pub(crate) fn write_body<W: Write>(body: &Body, w: &mut W) -> std::io::Result<()
 }
 
 fn write_bot<W: Write>(b: &Bot, w: &mut W) -> std::io::Result<()> {
+    let Bot {
+        name,
+        exchange,
+        credentials,
+        extra_secrets,
+        fingerprint,
+        key_hint,
+        scope:
+            Scope {
+                withdrawals,
+                ip_allowlist,
+                sub_account,
+            },
+        env_profile,
+        rotate_after_days,
+        created_at,
+        key_added_at,
+        rotated_at,
+        verify,
+        status,
+        history,
+        note,
+    } = b;
     w.write_all(b"{\"name\":")?;
-    put_str(w, &b.name)?;
+    put_str(w, name)?;
     w.write_all(b",\"exchange\":")?;
-    by_serde(w, &b.exchange)?;
-    if let Some(c) = &b.credentials {
+    by_serde(w, exchange)?;
+    if let Some(StoredCredentials {
+        key,
+        secret,
+        passphrase,
+        uid,
+    }) = credentials
+    {
         w.write_all(b",\"credentials\":{\"key\":")?;
-        put_str(w, c.key.expose())?;
+        put_str(w, key.expose())?;
         w.write_all(b",\"secret\":")?;
-        put_str(w, c.secret.expose())?;
-        if let Some(p) = &c.passphrase {
+        put_str(w, secret.expose())?;
+        if let Some(p) = passphrase {
             w.write_all(b",\"passphrase\":")?;
             put_str(w, p.expose())?;
         }
-        if let Some(u) = &c.uid {
+        if let Some(u) = uid {
             w.write_all(b",\"uid\":")?;
             put_str(w, u.expose())?;
         }
         w.write_all(b"}")?;
     }
-    if !b.extra_secrets.is_empty() {
+    if !extra_secrets.is_empty() {
         w.write_all(b",\"extra_secrets\":{")?;
-        for (i, (k, v)) in b.extra_secrets.iter().enumerate() {
+        for (i, (k, v)) in extra_secrets.iter().enumerate() {
             if i > 0 {
                 w.write_all(b",")?;
             }
@@ -103,47 +145,41 @@ fn write_bot<W: Write>(b: &Bot, w: &mut W) -> std::io::Result<()> {
         w.write_all(b"}")?;
     }
     w.write_all(b",\"fingerprint\":")?;
-    put_str(w, &b.fingerprint)?;
+    put_str(w, fingerprint)?;
     w.write_all(b",\"key_hint\":")?;
-    put_str(w, &b.key_hint)?;
+    put_str(w, key_hint)?;
     w.write_all(b",\"scope\":{\"withdrawals\":")?;
-    by_serde(w, &b.scope.withdrawals)?;
-    w.write_all(b",\"ip_allowlist\":[")?;
-    for (i, ip) in b.scope.ip_allowlist.iter().enumerate() {
-        if i > 0 {
-            w.write_all(b",")?;
-        }
-        put_str(w, ip)?;
-    }
-    w.write_all(b"]")?;
-    if let Some(sub) = &b.scope.sub_account {
+    by_serde(w, withdrawals)?;
+    w.write_all(b",\"ip_allowlist\":")?;
+    by_serde(w, ip_allowlist)?;
+    if let Some(sub) = sub_account {
         w.write_all(b",\"sub_account\":")?;
         put_str(w, sub)?;
     }
     w.write_all(b"},\"env_profile\":")?;
-    by_serde(w, &b.env_profile)?;
+    by_serde(w, env_profile)?;
     w.write_all(b",\"rotate_after_days\":")?;
-    w.write_all(b.rotate_after_days.to_string().as_bytes())?;
+    w.write_all(rotate_after_days.to_string().as_bytes())?;
     w.write_all(b",\"created_at\":")?;
-    put_ts(w, &b.created_at)?;
+    put_ts(w, created_at)?;
     w.write_all(b",\"key_added_at\":")?;
-    put_ts(w, &b.key_added_at)?;
-    if let Some(t) = &b.rotated_at {
+    put_ts(w, key_added_at)?;
+    if let Some(t) = rotated_at {
         w.write_all(b",\"rotated_at\":")?;
         put_ts(w, t)?;
     }
-    if let Some(v) = &b.verify {
+    if let Some(v) = verify {
         w.write_all(b",\"verify\":")?;
         by_serde(w, v)?;
     }
     w.write_all(b",\"status\":")?;
-    match &b.status {
+    match status {
         Status::Active => w.write_all(b"{\"state\":\"active\"}")?,
         revoked => by_serde(w, revoked)?,
     }
     w.write_all(b",\"history\":")?;
-    by_serde(w, &b.history)?;
-    if let Some(note) = &b.note {
+    by_serde(w, history)?;
+    if let Some(note) = note {
         w.write_all(b",\"note\":")?;
         put_str(w, note)?;
     }
