@@ -331,20 +331,26 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The items of a list or map whose opening bracket has been read, separated by commas up
+    /// to `close`, each read by `item`.
+    fn items(&mut self, close: &str, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if self.eat(close) {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if !self.eat(",") {
+                return self.lit(close);
+            }
+        }
+    }
+
     /// `[` strings `]`.
     fn strings(&mut self) -> Option<Vec<String>> {
         self.lit("[")?;
         let mut v = Vec::new();
-        if self.eat("]") {
-            return Some(v);
-        }
-        loop {
-            v.push(self.string()?);
-            if !self.eat(",") {
-                self.lit("]")?;
-                return Some(v);
-            }
-        }
+        self.items("]", |r| r.string().map(|s| v.push(s)))?;
+        Some(v)
     }
 
     fn body(&mut self) -> Option<Body> {
@@ -353,17 +359,12 @@ impl<'a> Reader<'a> {
         let log_key = self.field(",\"log_key\":", Self::secret)?;
         self.lit(",\"bots\":{")?;
         let mut bots = Vec::new();
-        if !self.eat("}") {
-            loop {
-                let name = self.string()?;
-                self.lit(":")?;
-                bots.push((name, Arc::new(self.bot_or_serde()?)));
-                if !self.eat(",") {
-                    self.lit("}")?;
-                    break;
-                }
-            }
-        }
+        self.items("}", |r| {
+            let name = r.string()?;
+            r.lit(":")?;
+            bots.push((name, Arc::new(r.bot_or_serde()?)));
+            Some(())
+        })?;
         // What is left is `}` or `,"retired_fingerprints":...}`: read as an object of its own,
         // `{` and the members after the comma (a comma not followed by a member is not JSON).
         let rest = self.text.get(self.at..)?;
@@ -416,16 +417,13 @@ impl<'a> Reader<'a> {
             None
         };
         let mut extra_secrets = BTreeMap::new();
-        if self.eat(",\"extra_secrets\":{") && !self.eat("}") {
-            loop {
-                let k = self.string()?;
-                self.lit(":")?;
-                extra_secrets.insert(k, self.secret()?);
-                if !self.eat(",") {
-                    self.lit("}")?;
-                    break;
-                }
-            }
+        if self.eat(",\"extra_secrets\":{") {
+            self.items("}", |r| {
+                let k = r.string()?;
+                r.lit(":")?;
+                extra_secrets.insert(k, r.secret()?);
+                Some(())
+            })?;
         }
         let fingerprint = self.field(",\"fingerprint\":", Self::string)?;
         let key_hint = self.field(",\"key_hint\":", Self::string)?;
@@ -441,15 +439,7 @@ impl<'a> Reader<'a> {
         let status = self.field(",\"status\":", Self::status)?;
         self.lit(",\"history\":[")?;
         let mut history = Vec::new();
-        if !self.eat("]") {
-            loop {
-                history.push(self.history_entry()?);
-                if !self.eat(",") {
-                    self.lit("]")?;
-                    break;
-                }
-            }
-        }
+        self.items("]", |r| r.history_entry().map(|h| history.push(h)))?;
         let note = self.opt(",\"note\":", Self::string)?;
         self.lit("}")?;
         Some(Bot {
