@@ -524,7 +524,7 @@ fn revoke_wipes_the_secret_material_and_keeps_a_tombstone() {
     v.revoke("a", Some("leaked".into())).expect("revoke");
     let bot = v.bot("a").expect("a");
     assert!(bot.credentials().is_none());
-    assert!(bot.secret_values().is_empty());
+    assert_eq!(bot.secret_values().count(), 0);
     assert!(!bot.is_active());
     assert_eq!(bot.history[0].event, "revoke");
     assert!(vault_core::policy::run_refusal(bot).is_some());

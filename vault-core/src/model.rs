@@ -305,22 +305,31 @@ impl Bot {
         }
         v
     }
+    /// Zeroes every secret value the bot holds ([`Bot::secret_values`]) where it is.
+    pub(crate) fn wipe_secrets(&mut self) {
+        if let Some(c) = &mut self.credentials {
+            c.key.wipe();
+            c.secret.wipe();
+            c.passphrase.iter_mut().for_each(SecretValue::wipe);
+            c.uid.iter_mut().for_each(SecretValue::wipe);
+        }
+        self.extra_secrets.values_mut().for_each(SecretValue::wipe);
+    }
     /// Every secret value the bot holds (key, secret, passphrase, uid, extras) with its field
     /// or environment name: for masking and scanning.
-    pub fn secret_values(&self) -> Vec<(&str, &SecretValue)> {
-        let mut v = Vec::with_capacity(4 + self.extra_secrets.len());
-        if let Some(c) = &self.credentials {
-            v.push(("key", &c.key));
-            v.push(("secret", &c.secret));
-            if let Some(p) = &c.passphrase {
-                v.push(("passphrase", p));
-            }
-            if let Some(u) = &c.uid {
-                v.push(("uid", u));
-            }
-        }
-        v.extend(self.extra_secrets.iter().map(|(k, s)| (k.as_str(), s)));
-        v
+    pub fn secret_values(&self) -> impl Iterator<Item = (&str, &SecretValue)> + '_ {
+        // No vector: `list` asks this of every bot (its policy), so a 2,000-bot vault made
+        // 2,000 allocations here.
+        let c = self.credentials.as_ref();
+        [
+            ("key", c.map(|c| &c.key)),
+            ("secret", c.map(|c| &c.secret)),
+            ("passphrase", c.and_then(|c| c.passphrase.as_ref())),
+            ("uid", c.and_then(|c| c.uid.as_ref())),
+        ]
+        .into_iter()
+        .filter_map(|(field, v)| Some((field, v?)))
+        .chain(self.extra_secrets.iter().map(|(k, s)| (k.as_str(), s)))
     }
     /// The stored credentials (None when revoked).
     pub fn credentials(&self) -> Option<&StoredCredentials> {
@@ -577,6 +586,25 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Status::Revoked { at, reason: None }).expect("test"),
             r#"{"state":"revoked","at":"2026-01-02T03:04:05Z"}"#
+        );
+    }
+
+    #[test]
+    fn wiping_a_bot_zeroes_every_secret_it_holds_and_nothing_else() {
+        let text = r#"{"name":"b","exchange":"okx","credentials":{"key":"KEY-CANARY-1","secret":"SECRET-CANARY-2","passphrase":"PASS-CANARY-3","uid":"UID-CANARY-4"},"extra_secrets":{"FREQTRADE__TELEGRAM__TOKEN":"EXTRA-CANARY-5"},"fingerprint":"f","key_hint":"KEY-…RY-1","scope":{"withdrawals":"disabled","ip_allowlist":["203.0.113.7"]},"env_profile":"auto","rotate_after_days":90,"created_at":"2026-01-02T03:04:05Z","key_added_at":"2026-01-02T03:04:05Z","status":{"state":"active"},"history":[]}"#;
+        let mut bot: Bot = serde_json::from_str(text).expect("test");
+        let lens: Vec<usize> = bot.secret_values().map(|(_, v)| v.len()).collect();
+        assert_eq!(lens.len(), 5);
+        bot.wipe_secrets();
+        let after: Vec<(&str, &str)> = bot.secret_values().map(|(f, v)| (f, v.expose())).collect();
+        assert_eq!(after.len(), 5);
+        for ((field, v), len) in after.iter().zip(&lens) {
+            assert_eq!(v.len(), *len, "{field} keeps its length");
+            assert!(v.bytes().all(|b| b == 0), "{field} is zeroed");
+        }
+        assert_eq!(
+            (bot.name.as_str(), bot.key_hint.as_str()),
+            ("b", "KEY-…RY-1")
         );
     }
 

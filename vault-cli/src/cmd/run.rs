@@ -312,10 +312,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CliResult<i32> {
     let watched = os::watched();
     let mask = !a.no_mask && (watched.stdout || watched.stderr);
     let masker_secrets: Vec<SecretValue> = if mask {
-        bot.secret_values()
-            .into_iter()
-            .map(|(_, s)| s.clone())
-            .collect()
+        bot.secret_values().map(|(_, s)| s.clone()).collect()
     } else {
         Vec::new()
     };

@@ -74,7 +74,6 @@ pub fn run(ctx: &Ctx, name: &str, as_json: bool, reveal: bool) -> CliResult<i32>
         }
         let secrets: serde_json::Map<String, serde_json::Value> = b
             .secret_values()
-            .into_iter()
             .map(|(k, s)| {
                 (
                     k.to_string(),

@@ -150,11 +150,7 @@ pub fn run(
         let req = v::sign(ex, &creds, now_ms()).map_err(CliError::other)?;
         let fingerprint = b.fingerprint.clone();
         // The exchange's own words end up in our messages: never let them carry a secret back.
-        let secrets: Vec<&str> = b
-            .secret_values()
-            .into_iter()
-            .map(|(_, s)| s.expose())
-            .collect();
+        let secrets: Vec<&str> = b.secret_values().map(|(_, s)| s.expose()).collect();
         let scrub = vault_core::mask::Masker::new(&secrets, &name);
         let (status, body) = send(&base, &req).map_err(|why| {
             CliError::other(format!(

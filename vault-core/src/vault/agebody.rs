@@ -27,6 +27,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::secret::WipedBytes;
+
 use crate::error::{Error, Result};
 
 const VERSION_LINE: &[u8] = b"age-encryption.org/v1\n";
@@ -40,7 +42,7 @@ const SEALED_CHUNK: usize = CHUNK + TAG;
 
 /// The body's plaintext. A header that age does not take for a v1 header is refused, as age's
 /// own reader refuses it.
-pub(super) fn decrypt(identity: &age::x25519::Identity, body: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+pub(super) fn decrypt(identity: &age::x25519::Identity, body: &[u8]) -> Result<WipedBytes> {
     let (stanzas, mac_input, mac, nonce, payload) = header(body).ok_or(Error::Tampered)?;
     open(identity, &stanzas, mac_input, mac, nonce, payload)
 }
@@ -82,7 +84,7 @@ fn open(
     mac: &[u8],
     nonce: &[u8],
     payload: &[u8],
-) -> Result<Zeroizing<Vec<u8>>> {
+) -> Result<WipedBytes> {
     let file_key = match identity.unwrap_stanzas(stanzas) {
         Some(Ok(k)) => k,
         _ => return Err(Error::Tampered),
@@ -117,7 +119,7 @@ fn hkdf(salt: &[u8], info: &[u8], ikm: &[u8]) -> Zeroizing<[u8; 32]> {
 
 /// age's STREAM: chunks of 64 KiB plus a tag, each decrypted in place where its plaintext
 /// belongs.
-fn open_stream(key: &[u8; 32], payload: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+fn open_stream(key: &[u8; 32], payload: &[u8]) -> Result<WipedBytes> {
     let chunks = payload.len().div_ceil(SEALED_CHUNK);
     let last_len = payload
         .len()
@@ -129,7 +131,7 @@ fn open_stream(key: &[u8; 32], payload: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         return Err(Error::Tampered);
     }
     let aead = ChaCha20Poly1305::new(key.into());
-    let mut pt = Zeroizing::new(Vec::with_capacity(payload.len() - chunks * TAG));
+    let mut pt = WipedBytes::with_capacity(payload.len() - chunks * TAG);
     for (i, sealed) in payload.chunks(SEALED_CHUNK).enumerate() {
         let (ct, tag) = sealed.split_at(sealed.len() - TAG);
         let mut nonce = [0u8; 12];

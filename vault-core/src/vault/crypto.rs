@@ -13,6 +13,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::secret::WipedBytes;
+
 use crate::error::{Error, Result};
 use crate::format::{self, KeyringSlot, KeyringStore, PassphraseSlot, Slot};
 use crate::kdf::{KdfParams, SALT_LEN};
@@ -137,7 +139,7 @@ pub(super) fn keyring_slot(
 }
 
 /// The body's text as it was encrypted, in the pieces it was written in (zeroizing).
-pub(super) struct Plaintext(Vec<Zeroizing<Vec<u8>>>);
+pub(super) struct Plaintext(Vec<WipedBytes>);
 
 impl Plaintext {
     /// Whether `text` is exactly this text.
@@ -155,12 +157,12 @@ const PIECE: usize = 64 * 1024;
 /// Writes the body's JSON in pieces of [`PIECE`] bytes, each handed to `sink` when full (and
 /// the last when done). Pieces are zeroizing and never reallocated, so no copy of the text is
 /// left behind in freed memory.
-struct Pieces<F: FnMut(Zeroizing<Vec<u8>>)> {
-    piece: Zeroizing<Vec<u8>>,
+struct Pieces<F: FnMut(WipedBytes)> {
+    piece: WipedBytes,
     sink: F,
 }
 
-impl<F: FnMut(Zeroizing<Vec<u8>>)> Pieces<F> {
+impl<F: FnMut(WipedBytes)> Pieces<F> {
     #[cold]
     fn fill(&mut self, mut b: &[u8]) {
         while !b.is_empty() {
@@ -169,8 +171,7 @@ impl<F: FnMut(Zeroizing<Vec<u8>>)> Pieces<F> {
             self.piece.extend_from_slice(now);
             b = later;
             if self.piece.len() == PIECE {
-                let full =
-                    std::mem::replace(&mut self.piece, Zeroizing::new(Vec::with_capacity(PIECE)));
+                let full = std::mem::replace(&mut self.piece, WipedBytes::with_capacity(PIECE));
                 (self.sink)(full);
             }
         }
@@ -181,7 +182,7 @@ impl<F: FnMut(Zeroizing<Vec<u8>>)> Pieces<F> {
     }
 }
 
-impl<F: FnMut(Zeroizing<Vec<u8>>)> Write for Pieces<F> {
+impl<F: FnMut(WipedBytes)> Write for Pieces<F> {
     // serde_json writes many pieces of a few bytes: the common case (room left) inline.
     #[inline]
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -208,7 +209,7 @@ impl<F: FnMut(Zeroizing<Vec<u8>>)> Write for Pieces<F> {
 pub(super) fn seal_body(keys: &Keys, body: &Body, out: &mut Vec<u8>) -> Result<Plaintext> {
     let failed = || Error::Crypto("age encryption failed");
     let recipient = keys.identity.to_public();
-    let (tx, rx) = std::sync::mpsc::channel::<Zeroizing<Vec<u8>>>();
+    let (tx, rx) = std::sync::mpsc::channel::<WipedBytes>();
     // The pieces go through a channel that never blocks the writer, so when no second thread
     // can be had the writer runs first and the encryption after it, here.
     let encrypt = move || -> Result<Plaintext> {
@@ -226,7 +227,7 @@ pub(super) fn seal_body(keys: &Keys, body: &Body, out: &mut Vec<u8>) -> Result<P
     };
     let serialize = move || -> Result<()> {
         let mut w = Pieces {
-            piece: Zeroizing::new(Vec::with_capacity(PIECE)),
+            piece: WipedBytes::with_capacity(PIECE),
             // A send fails only once the encryption has failed, which is reported instead.
             sink: |piece| {
                 let _ = tx.send(piece);
@@ -329,16 +330,13 @@ fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
 /// Decrypts the whole age body (its final chunk verified) into zeroizing memory, in one pass
 /// (`agebody`). age authenticates every chunk, but not who wrote them: that is the trailer
 /// MAC's job.
-fn decrypt(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<Zeroizing<Vec<u8>>> {
+fn decrypt(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<WipedBytes> {
     super::agebody::decrypt(&keys.identity, parsed.body)
 }
 
 /// Verifies the recipient and the trailer MAC, and decrypts the whole body, the MAC on a
 /// second thread while this one decrypts; nothing is returned unless both hold.
-pub(super) fn decrypt_verified(
-    keys: &Keys,
-    parsed: &format::Parsed<'_>,
-) -> Result<Zeroizing<Vec<u8>>> {
+pub(super) fn decrypt_verified(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<WipedBytes> {
     let (checked, pt) = par::join(
         parsed.body.len() >= par::WORTH_A_THREAD,
         || mac_verdict(keys, parsed),
@@ -386,7 +384,7 @@ mod tests {
         let text = counting(writes.iter().sum());
         let mut out = Vec::new();
         let mut w = Pieces {
-            piece: Zeroizing::new(Vec::with_capacity(PIECE)),
+            piece: WipedBytes::with_capacity(PIECE),
             sink: |p| out.push(p),
         };
         let mut at = 0;
