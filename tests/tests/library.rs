@@ -1127,3 +1127,47 @@ fn a_write_syncs_the_temp_file_before_the_rename_and_the_directory_after() {
         "{trace}"
     );
 }
+
+/// Format 2's trailer MAC is of the file's SHA-256 under its own key; format 1's is of the
+/// bytes themselves. A file relabelled from one version to the other (checksum made right
+/// again) must not open: neither MAC stands for the other.
+#[test]
+fn a_file_relabelled_to_the_other_format_version_never_opens() {
+    let sb = Sandbox::new();
+    let mut v = sb.create();
+    v.add(new_bot("a", "AKEY-relabel-0000001", "SECRET-relabel-001"))
+        .expect("add");
+    let id = identity_of(&v);
+    let full = read(&sb.vault());
+    assert_eq!(full[8], format::VERSION);
+    let t = sb.path().join("t.age");
+    let mut b = full.clone();
+    b[8] = format::VERSION_1;
+    write_raw(&t, &with_checksum(b));
+    for f in [
+        VaultFile::read(&t, sb.opts()).expect("a whole file of a known version"),
+        VaultFile::read_to_unlock(&t, sb.opts()).expect("a whole file of a known version"),
+    ] {
+        let r = f.unlock(Unlock::Identity(&id));
+        assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
+        let r = f.unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
+        assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
+    }
+    // The format-1 fixture (tests/fixtures/format-v1) opens as it is, and not relabelled 2.
+    let fixture =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/format-v1/vault.age"))
+            .expect("fixture");
+    assert_eq!(fixture[8], format::VERSION_1);
+    write_raw(&t, &fixture);
+    let f = VaultFile::read(&t, sb.opts()).expect("fixture");
+    let opened = f
+        .unlock(Unlock::Passphrase(&pass(PASSPHRASE)))
+        .expect("a format-1 vault opens");
+    assert_eq!(opened.bots().count(), 2);
+    let mut b = fixture.clone();
+    b[8] = format::VERSION;
+    write_raw(&t, &with_checksum(b));
+    let f = VaultFile::read(&t, sb.opts()).expect("a whole file of a known version");
+    let r = f.unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
+    assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
+}

@@ -11,8 +11,12 @@ use crate::kdf::{KdfParams, SALT_LEN};
 
 /// The first 8 bytes of every vault file.
 pub const MAGIC: &[u8; 8] = b"BOTVAULT";
-/// The format version this build writes and reads.
-pub const VERSION: u8 = 1;
+/// The format version this build writes. It reads this one and [`VERSION_1`].
+pub const VERSION: u8 = 2;
+/// The first version, still read: its trailer MAC is over the file's bytes themselves, where
+/// version 2's is over their SHA-256 (docs/FORMAT.md, "Trailer"). Every write makes a
+/// version-2 file.
+pub const VERSION_1: u8 = 1;
 /// Upper bound on the header fields' length.
 pub const MAX_HEADER_LEN: usize = 16 * 1024;
 /// Upper bound on the age body's length.
@@ -255,13 +259,13 @@ fn put_u16_bytes(v: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Assembles a whole file: header bytes, body length, body, MAC, checksum.
-/// `mac` computes the trailer MAC over everything before it. (vault itself writes with
+/// `mac` computes the trailer MAC from the SHA-256 of everything before it. (vault itself writes with
 /// [`begin`] and [`finish`], encrypting straight into the file; tests and fuzzing use this.)
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
 pub fn assemble(
     header_bytes: &[u8],
     body: &[u8],
-    mac: impl FnOnce(&[u8]) -> [u8; 32] + Send,
+    mac: impl FnOnce(&[u8; 32]) -> [u8; 32],
 ) -> Vec<u8> {
     let mut out = begin(header_bytes, body.len());
     out.extend_from_slice(body);
@@ -279,29 +283,39 @@ pub fn begin(header_bytes: &[u8], body_capacity: usize) -> Vec<u8> {
 }
 
 /// Ends a file from [`begin`] whose body has been appended after the header's
-/// `header_len` bytes: writes the body's length, then the trailer MAC (`mac` over everything
-/// before it) and the checksum.
-pub fn finish(out: &mut Vec<u8>, header_len: usize, mac: impl FnOnce(&[u8]) -> [u8; 32] + Send) {
+/// `header_len` bytes: writes the body's length, then the trailer MAC (`mac` of the SHA-256
+/// of everything before it) and the checksum.
+pub fn finish(out: &mut Vec<u8>, header_len: usize, mac: impl FnOnce(&[u8; 32]) -> [u8; 32]) {
     let body_len = out.len().saturating_sub(header_len + 4);
     if let Some(len) = out.get_mut(header_len..header_len + 4) {
         len.copy_from_slice(&u32::try_from(body_len).unwrap_or(u32::MAX).to_be_bytes());
     }
-    // The checksum covers the MAC too, but its hash of everything before the MAC does not
-    // need it: on a large file the two hashes run side by side.
-    let content: &[u8] = out;
-    let (tag, mut sum) = crate::par::join(
-        content.len() >= crate::par::WORTH_A_THREAD,
-        || mac(content),
-        || Sha256::new().chain_update(content),
-    );
-    sum.update(tag);
+    // One pass over the file: the hash of everything so far is what the MAC covers, and the
+    // checksum is the same hash carried on over the MAC.
+    let (digest, sum) = content_digest(out);
+    let tag = mac(&digest);
     out.extend_from_slice(&tag);
-    out.extend_from_slice(&sum.finalize());
+    out.extend_from_slice(&sum.chain_update(tag).finalize());
+}
+
+/// SHA-256 of `content` (what a version-2 trailer MAC covers), and the hash state after it,
+/// from which the checksum goes on over the MAC.
+pub(crate) fn content_digest(content: &[u8]) -> ([u8; 32], Sha256) {
+    let state = Sha256::new().chain_update(content);
+    (state.clone().finalize().into(), state)
+}
+
+/// Whether `stored` is the checksum of a file whose content hashed to `state` and whose MAC
+/// is `mac`: the checksum's hash carried on from [`content_digest`]'s.
+pub(crate) fn checksum_goes_on(state: Sha256, mac: &[u8], stored: &[u8]) -> bool {
+    state.chain_update(mac).finalize().as_slice() == stored
 }
 
 /// A parsed file, borrowing the exact bytes read.
 #[derive(Debug)]
 pub struct Parsed<'a> {
+    /// The format version: [`VERSION`] or [`VERSION_1`].
+    pub version: u8,
     /// The decoded header.
     pub header: Header,
     /// The exact header bytes (magic through the last slot). Read only by tests and fuzzing.
@@ -313,6 +327,10 @@ pub struct Parsed<'a> {
     pub mac_input: &'a [u8],
     /// The trailer MAC as stored.
     pub mac: &'a [u8],
+    /// The checksum as stored.
+    pub checksum: &'a [u8],
+    /// The whole file: everything the MAC covers, the MAC and the checksum.
+    pub whole: &'a [u8],
 }
 
 struct Reader<'a> {
@@ -407,9 +425,9 @@ fn parse_inner(bytes: &[u8], checksum: bool) -> Result<Parsed<'_>> {
     if checksum && !checksum_holds(bytes) {
         return Err(CHECKSUM_MISMATCH);
     }
-    let content = &bytes[..bytes.len() - TAG_LEN];
+    let (content, stored_checksum) = bytes.split_at(bytes.len() - TAG_LEN);
     let version = bytes[8];
-    if version != VERSION {
+    if version != VERSION && version != VERSION_1 {
         return Err(Error::UnsupportedVersion(version));
     }
     let (mac_input, mac) = content.split_at(content.len() - TAG_LEN);
@@ -433,11 +451,14 @@ fn parse_inner(bytes: &[u8], checksum: bool) -> Result<Parsed<'_>> {
         return Err(Error::Corrupted("trailing bytes"));
     }
     Ok(Parsed {
+        version,
         header,
         header_bytes: &mac_input[..header_end],
         body,
         mac_input,
         mac,
+        checksum: stored_checksum,
+        whole: bytes,
     })
 }
 

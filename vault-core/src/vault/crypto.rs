@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use age::secrecy::{ExposeSecret, SecretString};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -46,13 +47,28 @@ impl Keys {
     pub(super) fn recipient(&self) -> String {
         self.identity.to_public().to_string()
     }
-    pub(super) fn mac(&self, vault_id: &[u8]) -> Hmac<Sha256> {
+    /// The trailer MAC's keyed state for a file of `version`: HKDF-SHA256(salt = vault_id,
+    /// ikm = the identity string, info naming the version), so that no MAC of one version
+    /// stands for the other's.
+    fn mac(&self, vault_id: &[u8], version: u8) -> Hmac<Sha256> {
+        let info: &[u8] = if version == format::VERSION_1 {
+            b"vault/v1 trailer mac"
+        } else {
+            b"vault/v2 trailer mac of sha-256"
+        };
         let hk =
             hkdf::Hkdf::<Sha256>::new(Some(vault_id), self.identity_str.expose_secret().as_bytes());
         let mut k = Zeroizing::new([0u8; 32]);
-        hk.expand(b"vault/v1 trailer mac", k.as_mut())
+        hk.expand(info, k.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         <Hmac<Sha256> as Mac>::new_from_slice(k.as_ref()).expect("HMAC takes any key length")
+    }
+    /// The trailer of a file this build writes (version 2): HMAC-SHA256 of the SHA-256
+    /// `digest` of everything before it.
+    pub(super) fn trailer(&self, vault_id: &[u8], digest: &[u8; 32]) -> [u8; 32] {
+        let mut m = self.mac(vault_id, format::VERSION);
+        m.update(digest);
+        m.finalize().into_bytes().into()
     }
 }
 
@@ -274,18 +290,31 @@ pub(super) fn sealed_capacity(bots: usize) -> usize {
 pub(super) fn open_with(
     keys: &Keys,
     parsed: &format::Parsed<'_>,
-    checksum: Option<&(dyn Fn() -> bool + Sync)>,
+    checksum: Option<&OnceLock<bool>>,
 ) -> Result<Body> {
-    // The two checks go to whichever thread takes each first: the second thread takes them
-    // as soon as it starts; this one takes what is left once the body is parsed. A second
+    // The checks go to whichever thread takes them first: the second thread takes them as
+    // soon as it starts; this one takes what is left once the body is parsed. A second
     // thread that starts late (some kernels queue it behind this one for milliseconds) then
-    // costs a check done here instead of a wait for it.
+    // costs a check done here instead of a wait for it. A version-2 file needs one hash for
+    // both (the MAC is of the hash the checksum goes on from); a version-1 file two.
+    let v1 = parsed.version == format::VERSION_1;
     let sum_taken = AtomicBool::new(false);
     let mac_taken = AtomicBool::new(false);
     let take = |flag: &AtomicBool| !flag.swap(true, Ordering::AcqRel);
     let checks = || -> [Option<bool>; 2] {
+        if !v1 {
+            return match take(&sum_taken) {
+                true => {
+                    let (sum, mac) = trailer_checks(keys, parsed, checksum);
+                    [Some(sum), Some(mac)]
+                }
+                false => [None, None],
+            };
+        }
         [
-            take(&sum_taken).then(|| checksum.is_none_or(|holds| holds())),
+            take(&sum_taken).then(|| {
+                checksum.is_none_or(|c| *c.get_or_init(|| format::checksum_holds(parsed.whole)))
+            }),
             take(&mac_taken).then(|| mac_verdict(keys, parsed).is_ok()),
         ]
     };
@@ -317,13 +346,37 @@ pub(super) fn open_with(
     Ok(body)
 }
 
-/// The recipient and the trailer MAC: `Tampered` unless both are this vault's.
+/// A version-2 file's checksum (when `checksum` is still to be found; recorded there) and
+/// trailer MAC, from one SHA-256 pass over the file.
+fn trailer_checks(
+    keys: &Keys,
+    parsed: &format::Parsed<'_>,
+    checksum: Option<&OnceLock<bool>>,
+) -> (bool, bool) {
+    let (digest, state) = format::content_digest(parsed.mac_input);
+    let sum = checksum.is_none_or(|c| {
+        *c.get_or_init(|| format::checksum_goes_on(state, parsed.mac, parsed.checksum))
+    });
+    let mac = keys.recipient() == parsed.header.recipient && {
+        let mut m = keys.mac(&parsed.header.vault_id, parsed.version);
+        m.update(&digest);
+        m.verify_slice(parsed.mac).is_ok()
+    };
+    (sum, mac)
+}
+
+/// The recipient and the trailer MAC: `Tampered` unless both are this vault's. A version-1
+/// MAC is over the bytes themselves, a version-2 one over their SHA-256.
 fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
     if keys.recipient() != parsed.header.recipient {
         return Err(Error::Tampered);
     }
-    let mut mac = keys.mac(&parsed.header.vault_id);
-    mac.update(parsed.mac_input);
+    let mut mac = keys.mac(&parsed.header.vault_id, parsed.version);
+    if parsed.version == format::VERSION_1 {
+        mac.update(parsed.mac_input);
+    } else {
+        mac.update(&format::content_digest(parsed.mac_input).0);
+    }
     mac.verify_slice(parsed.mac).map_err(|_| Error::Tampered)
 }
 

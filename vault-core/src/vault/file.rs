@@ -219,14 +219,10 @@ impl VaultFile {
             }
         };
         let parsed = format::reparse(&self.bytes)?;
-        // Beside the MAC, when `read_to_unlock` left the checksum to us.
-        let checksum = || self.checksum_holds();
+        // Beside the MAC, when `read_to_unlock` left the checksum to us (found and recorded
+        // there).
         let pending = self.checksum.get().is_none();
-        let body = open_with(
-            &keys,
-            &parsed,
-            pending.then_some(&checksum as &(dyn Fn() -> bool + Sync)),
-        )?;
+        let body = open_with(&keys, &parsed, pending.then_some(&self.checksum))?;
         let mut warnings = Vec::new();
         match check_rollback(&self.opts, &self.header, &mut warnings) {
             Ok(()) => Ok(Vault {

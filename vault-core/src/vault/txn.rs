@@ -171,12 +171,8 @@ impl Vault {
         let header_bytes = format::encode_header(&header);
         let mut file = format::begin(&header_bytes, sealed_capacity(body.bots.len()));
         let plaintext = seal_body(keys, body, &mut file)?;
-        let mac = keys.mac(&header.vault_id);
-        format::finish(&mut file, header_bytes.len(), move |input| {
-            use hmac::Mac;
-            let mut m = mac;
-            m.update(input);
-            m.finalize().into_bytes().into()
+        format::finish(&mut file, header_bytes.len(), |digest| {
+            keys.trailer(&header.vault_id, digest)
         });
         // What is written must verify and decrypt to exactly what we encrypted. The check of
         // the assembled bytes runs on a second thread while the first writes and fsyncs them;
