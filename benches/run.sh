@@ -115,21 +115,37 @@ for n in 1 2000; do
   ls -l "$work/g$n/vault.age" | awk -v n="$n" '{print n " bots: " $5 " bytes"}'
 done
 g() { echo "env VAULT_PATH=$work/g$1/vault.age XDG_STATE_HOME=$work/g$1/state VAULT_IDENTITY_FILE=$work/g$1/id.txt"; }
-# VAULT_BENCH_BEFORE=/path/to/an/older/vault: that binary is timed in the same runs too, on
-# both vaults, so before and after are compared side by side.
+# VAULT_BENCH_BEFORE=/path/to/an/older/vault: that binary is timed in the same runs too, so
+# before and after are compared side by side. An older build may not read this build's files
+# (format 2 since session 11): VAULT_BENCH_BEFORE_FILL=/path/to/that build's fill_vault makes
+# it vaults of its own (b1, b2000), and each build is timed on the vaults its writer made.
 B="${VAULT_BENCH_BEFORE:-}"
+BF="${VAULT_BENCH_BEFORE_FILL:-}"
+if [ -n "$B" ] && [ -n "$BF" ]; then
+  for n in 1 2000; do
+    mkdir -p "$work/b$n"
+    "$BF" "$work/b$n/vault.age" "$work/b$n/state" "$n" "$work/b$n/id.txt" >/dev/null
+  done
+fi
+gb() { if [ -n "$BF" ]; then echo "env VAULT_PATH=$work/b$1/vault.age XDG_STATE_HOME=$work/b$1/state VAULT_IDENTITY_FILE=$work/b$1/id.txt"; else g "$1"; fi; }
 list=("$(g 1) $V list --json" "$(g 2000) $V list --json")
-[ -n "$B" ] && list+=("$(g 1) $B list --json" "$(g 2000) $B list --json")
+[ -n "$B" ] && list+=("$(gb 1) $B list --json" "$(gb 2000) $B list --json")
 hyperfine -N --warmup 3 --runs 30 "${list[@]}"
 # Each rotation needs a key the vault has never seen: the nanosecond clock makes one.
-rot() { echo "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $(g "$1") $2 rotate bot-00000 --from-stdin"; }
-rotate=("$(rot 1 "$V")" "$(rot 2000 "$V")")
-[ -n "$B" ] && rotate+=("$(rot 1 "$B")" "$(rot 2000 "$B")")
+rot() { echo "printf 'ROT%s\nSEC%s000000000000\n' \$(date +%s%N) \$(date +%s%N) | $1 $2 rotate bot-00000 --from-stdin"; }
+rotate=("$(rot "$(g 1)" "$V")" "$(rot "$(g 2000)" "$V")")
+[ -n "$B" ] && rotate+=("$(rot "$(gb 1)" "$B")" "$(rot "$(gb 2000)" "$B")")
 hyperfine --warmup 3 --runs 30 "${rotate[@]}"
 # The same comparison interleaved (every round runs every command once), so that this VM's
 # drift over seconds falls on all of them alike; the ratios in PERFORMANCE.md come from here.
 for c in list rotate; do
-  python3 benches/interleaved.py 60 "1 bot=$work/g1" "2,000 bots=$work/g2000" -- "$V" ${B:+"$B"} -- "$c"
+  if [ -n "$B" ] && [ -n "$BF" ]; then
+    # (labels without commas: a binary's own vaults are named after it, comma-separated)
+    python3 benches/interleaved.py 200 "1 bot=$work/g1" "2000 bots=$work/g2000" "1 bot (before's writer)=$work/b1" \
+      "2000 bots (before's writer)=$work/b2000" -- "$V=1 bot,2000 bots" "$B=1 bot (before's writer),2000 bots (before's writer)" -- "$c"
+  else
+    python3 benches/interleaved.py 200 "1 bot=$work/g1" "2,000 bots=$work/g2000" -- "$V" ${B:+"$B"} -- "$c"
+  fi
 done
 fi
 
