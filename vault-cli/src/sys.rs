@@ -264,6 +264,9 @@ fn tune_heap_now() {
         {
             return;
         }
+        // One arena: the short-lived threads of an open or a write then allocate from the
+        // tuned heap instead of each reserving and trimming a 64 MiB arena of its own.
+        libc::mallopt(libc::M_ARENA_MAX, 1);
         // A block larger than the free top of the startup heap makes the heap grow now, by the
         // pad; the block starts where the free top began.
         let probe = std::hint::black_box(libc::malloc(256 << 10));

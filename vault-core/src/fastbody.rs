@@ -256,7 +256,9 @@ impl<'a> Reader<'a> {
         self.lit("\"")?;
         let rest = self.rest();
         let len = memchr::memchr2(b'"', b'\\', rest)?;
-        if rest[len] != b'"' || rest[..len].iter().any(|&b| b < 0x20) {
+        // The control-character check has no early exit, so it runs many bytes at a time
+        // (a byte-by-byte `any` was a fifth of the parse's instructions).
+        if rest[len] != b'"' || rest[..len].iter().fold(false, |c, &b| c | (b < 0x20)) {
             return None;
         }
         // Both ends are ASCII quotes, so both are character boundaries.

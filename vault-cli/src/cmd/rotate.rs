@@ -25,5 +25,8 @@ pub fn run(ctx: &Ctx, name: &str, from_stdin: bool, reason: Option<String>) -> C
     output::out(&format!(
         "the verify result was reset; run `vault verify {name}`"
     ));
+    // The process exits next: secrets wiped where they lie, the rest left to the exit (as
+    // `list` does).
+    v.wipe_and_leak();
     Ok(0)
 }

@@ -26,26 +26,29 @@ use crate::par;
 pub(super) struct Keys {
     pub(super) identity: age::x25519::Identity,
     pub(super) identity_str: SecretString,
+    /// The public recipient, found once (an X25519 multiplication each time otherwise; an
+    /// open compares it with the header's more than once).
+    recipient: String,
 }
 
 impl Keys {
-    pub(super) fn from_str(s: &SecretString) -> Result<Keys> {
-        let identity = age::x25519::Identity::from_str(s.expose_secret().trim())
-            .map_err(|_| Error::WrongIdentity)?;
-        Ok(Keys {
-            identity_str: identity.to_string(),
-            identity,
-        })
-    }
-    pub(super) fn generate() -> Keys {
-        let identity = age::x25519::Identity::generate();
+    fn new(identity: age::x25519::Identity) -> Keys {
         Keys {
             identity_str: identity.to_string(),
+            recipient: identity.to_public().to_string(),
             identity,
         }
     }
-    pub(super) fn recipient(&self) -> String {
-        self.identity.to_public().to_string()
+    pub(super) fn from_str(s: &SecretString) -> Result<Keys> {
+        let identity = age::x25519::Identity::from_str(s.expose_secret().trim())
+            .map_err(|_| Error::WrongIdentity)?;
+        Ok(Keys::new(identity))
+    }
+    pub(super) fn generate() -> Keys {
+        Keys::new(age::x25519::Identity::generate())
+    }
+    pub(super) fn recipient(&self) -> &str {
+        &self.recipient
     }
     /// The trailer MAC's keyed state for a file of `version`: HKDF-SHA256(salt = vault_id,
     /// ikm = the identity string, info naming the version), so that no MAC of one version

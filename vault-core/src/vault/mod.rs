@@ -165,7 +165,7 @@ impl Vault {
             generation: 0,
             log_count: 0,
             log_head: [0; 32],
-            recipient: keys.recipient(),
+            recipient: keys.recipient().to_string(),
             slots: vec![slot],
         };
         let body = Body {

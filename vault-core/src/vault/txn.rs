@@ -88,7 +88,7 @@ impl Vault {
             keys,
         } = draft;
         if let Some(k) = &keys {
-            header.recipient = k.recipient();
+            header.recipient = k.recipient().to_string();
         }
         let (header, mark) =
             self.write(keys.as_ref().unwrap_or(&self.keys), header, &body, &change)?;
