@@ -20,12 +20,45 @@ fn write_raw(path: &Path, bytes: &[u8]) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
+/// The file with its checksum made right again, computed by independent tools: format 1
+/// ends with the SHA-256 of everything before it (`sha256sum`), format 2 with its CRC-32
+/// (Python's `zlib.crc32`, big-endian).
 fn with_checksum(mut b: Vec<u8>) -> Vec<u8> {
-    use sha2_shim::digest;
-    let n = b.len() - 32;
-    let sum = digest(&b[..n]);
-    b[n..].copy_from_slice(&sum);
+    if b[8] == format::VERSION_1 {
+        let n = b.len() - 32;
+        let sum = sha2_shim::digest(&b[..n]);
+        b[n..].copy_from_slice(&sum);
+    } else {
+        let n = b.len() - 4;
+        let sum = crc32_shim(&b[..n]);
+        b[n..].copy_from_slice(&sum.to_be_bytes());
+    }
     b
+}
+
+/// CRC-32 as zlib, PNG and Python's `zlib.crc32` compute it (reflected, polynomial
+/// 0xEDB88320, initial and final XOR 0xFFFFFFFF), bit by bit: written here independently of
+/// the crate vault uses, and held to the algorithm's published check value below.
+fn crc32_shim(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn the_tests_crc32_is_the_standard_one() {
+    // The CRC-32 check value (the CRC of the ASCII digits 1 to 9) and an empty input.
+    assert_eq!(crc32_shim(b"123456789"), 0xCBF4_3926);
+    assert_eq!(crc32_shim(b""), 0);
 }
 
 /// SHA-256 without another dependency: `sha256sum` is everywhere we run.
@@ -1128,11 +1161,33 @@ fn a_write_syncs_the_temp_file_before_the_rename_and_the_directory_after() {
     );
 }
 
-/// Format 2's trailer MAC is of the file's SHA-256 under its own key; format 1's is of the
-/// bytes themselves. A file relabelled from one version to the other (checksum made right
-/// again) must not open: neither MAC stands for the other.
+/// Format 2's trailer MAC is of the headers and the chunks' tags under a key of its own,
+/// format 1's of every byte; their checksums differ too (CRC-32, SHA-256). A file relabelled
+/// from one version to the other, its checksum made right for the new label, must not open:
+/// it is refused as damaged (the other layout does not fit) or as tampered (the other MAC).
 #[test]
 fn a_file_relabelled_to_the_other_format_version_never_opens() {
+    let refused =
+        |bytes: &[u8], sb: &Sandbox, unlock: &dyn Fn(&VaultFile) -> Result<Vault, Error>| {
+            let t = sb.path().join("t.age");
+            write_raw(&t, bytes);
+            for f in [
+                VaultFile::read(&t, sb.opts()),
+                VaultFile::read_to_unlock(&t, sb.opts()),
+            ] {
+                match f {
+                    Err(e) => assert!(matches!(e, Error::Corrupted(_) | Error::Tampered), "{e:?}"),
+                    Ok(f) => {
+                        let r = unlock(&f);
+                        assert!(
+                            matches!(r, Err(Error::Tampered) | Err(Error::Corrupted(_))),
+                            "{:?}",
+                            r.map(|_| ())
+                        );
+                    }
+                }
+            }
+        };
     let sb = Sandbox::new();
     let mut v = sb.create();
     v.add(new_bot("a", "AKEY-relabel-0000001", "SECRET-relabel-001"))
@@ -1140,34 +1195,38 @@ fn a_file_relabelled_to_the_other_format_version_never_opens() {
     let id = identity_of(&v);
     let full = read(&sb.vault());
     assert_eq!(full[8], format::VERSION);
-    let t = sb.path().join("t.age");
     let mut b = full.clone();
     b[8] = format::VERSION_1;
-    write_raw(&t, &with_checksum(b));
-    for f in [
-        VaultFile::read(&t, sb.opts()).expect("a whole file of a known version"),
-        VaultFile::read_to_unlock(&t, sb.opts()).expect("a whole file of a known version"),
-    ] {
-        let r = f.unlock(Unlock::Identity(&id));
-        assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
-        let r = f.unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
-        assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
-    }
+    let b = with_checksum(b);
+    refused(&b, &sb, &|f| f.unlock(Unlock::Identity(&id)));
+    refused(&b, &sb, &|f| {
+        f.unlock(Unlock::Passphrase(&pass(PASSPHRASE)))
+    });
+    // The same layout relabelled (format 1's 32-byte checksum in place of format 2's): the
+    // MAC is then checked as format 1's, over every byte, and fails.
+    let mut b = full[..full.len() - 4].to_vec();
+    b[8] = format::VERSION_1;
+    b.extend_from_slice(&[0; 32]);
+    let b = with_checksum(b);
+    refused(&b, &sb, &|f| f.unlock(Unlock::Identity(&id)));
     // The format-1 fixture (tests/fixtures/format-v1) opens as it is, and not relabelled 2.
     let fixture =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/format-v1/vault.age"))
             .expect("fixture");
     assert_eq!(fixture[8], format::VERSION_1);
+    let t = sb.path().join("t.age");
     write_raw(&t, &fixture);
     let f = VaultFile::read(&t, sb.opts()).expect("fixture");
     let opened = f
         .unlock(Unlock::Passphrase(&pass(PASSPHRASE)))
         .expect("a format-1 vault opens");
     assert_eq!(opened.bots().count(), 2);
-    let mut b = fixture.clone();
-    b[8] = format::VERSION;
-    write_raw(&t, &with_checksum(b));
-    let f = VaultFile::read(&t, sb.opts()).expect("a whole file of a known version");
-    let r = f.unlock(Unlock::Passphrase(&pass(PASSPHRASE)));
-    assert!(matches!(r, Err(Error::Tampered)), "{:?}", r.map(|_| ()));
+    for keep in [fixture.len(), fixture.len() - 28] {
+        let mut b = fixture[..keep].to_vec();
+        b[8] = format::VERSION;
+        let b = with_checksum(b);
+        refused(&b, &sb, &|f| {
+            f.unlock(Unlock::Passphrase(&pass(PASSPHRASE)))
+        });
+    }
 }

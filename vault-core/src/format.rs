@@ -29,8 +29,18 @@ pub const MAX_SLOT_LEN: usize = 1024;
 pub const NONCE_LEN: usize = 24;
 /// Length of the vault id.
 pub const VAULT_ID_LEN: usize = 16;
-/// Length of the trailer MAC and of the checksum.
+/// Length of the trailer MAC (and of a version-1 checksum).
 pub const TAG_LEN: usize = 32;
+
+/// The checksum's length: a version-1 file ends with a SHA-256, a version-2 file with a
+/// CRC-32 (docs/FORMAT.md, "Checksum").
+pub fn checksum_len(version: u8) -> usize {
+    if version == VERSION_1 {
+        TAG_LEN
+    } else {
+        4
+    }
+}
 
 const PREFIX_LEN: usize = 8 + 1 + 4;
 
@@ -259,14 +269,10 @@ fn put_u16_bytes(v: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Assembles a whole file: header bytes, body length, body, MAC, checksum.
-/// `mac` computes the trailer MAC from the SHA-256 of everything before it. (vault itself writes with
+/// `mac` computes the trailer MAC of everything before it. (vault itself writes with
 /// [`begin`] and [`finish`], encrypting straight into the file; tests and fuzzing use this.)
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
-pub fn assemble(
-    header_bytes: &[u8],
-    body: &[u8],
-    mac: impl FnOnce(&[u8; 32]) -> [u8; 32],
-) -> Vec<u8> {
+pub fn assemble(header_bytes: &[u8], body: &[u8], mac: impl FnOnce(&[u8]) -> [u8; 32]) -> Vec<u8> {
     let mut out = begin(header_bytes, body.len());
     out.extend_from_slice(body);
     finish(&mut out, header_bytes.len(), mac);
@@ -276,39 +282,24 @@ pub fn assemble(
 /// Starts a file: the header bytes and room for the body's length, with capacity for a body
 /// of about `body_capacity` bytes. The body is appended next, then [`finish`] ends the file.
 pub fn begin(header_bytes: &[u8], body_capacity: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(header_bytes.len() + 4 + body_capacity + 2 * TAG_LEN);
+    let mut out = Vec::with_capacity(header_bytes.len() + 4 + body_capacity + TAG_LEN + 4);
     out.extend_from_slice(header_bytes);
     out.extend_from_slice(&[0; 4]);
     out
 }
 
 /// Ends a file from [`begin`] whose body has been appended after the header's
-/// `header_len` bytes: writes the body's length, then the trailer MAC (`mac` of the SHA-256
-/// of everything before it) and the checksum.
-pub fn finish(out: &mut Vec<u8>, header_len: usize, mac: impl FnOnce(&[u8; 32]) -> [u8; 32]) {
+/// `header_len` bytes: writes the body's length, then the trailer MAC (`mac` of everything
+/// before it) and the checksum (a CRC-32 of everything before it).
+pub fn finish(out: &mut Vec<u8>, header_len: usize, mac: impl FnOnce(&[u8]) -> [u8; 32]) {
     let body_len = out.len().saturating_sub(header_len + 4);
     if let Some(len) = out.get_mut(header_len..header_len + 4) {
         len.copy_from_slice(&u32::try_from(body_len).unwrap_or(u32::MAX).to_be_bytes());
     }
-    // One pass over the file: the hash of everything so far is what the MAC covers, and the
-    // checksum is the same hash carried on over the MAC.
-    let (digest, sum) = content_digest(out);
-    let tag = mac(&digest);
+    let tag = mac(out);
     out.extend_from_slice(&tag);
-    out.extend_from_slice(&sum.chain_update(tag).finalize());
-}
-
-/// SHA-256 of `content` (what a version-2 trailer MAC covers), and the hash state after it,
-/// from which the checksum goes on over the MAC.
-pub(crate) fn content_digest(content: &[u8]) -> ([u8; 32], Sha256) {
-    let state = Sha256::new().chain_update(content);
-    (state.clone().finalize().into(), state)
-}
-
-/// Whether `stored` is the checksum of a file whose content hashed to `state` and whose MAC
-/// is `mac`: the checksum's hash carried on from [`content_digest`]'s.
-pub(crate) fn checksum_goes_on(state: Sha256, mac: &[u8], stored: &[u8]) -> bool {
-    state.chain_update(mac).finalize().as_slice() == stored
+    let sum = crc32fast::hash(out);
+    out.extend_from_slice(&sum.to_be_bytes());
 }
 
 /// A parsed file, borrowing the exact bytes read.
@@ -327,10 +318,10 @@ pub struct Parsed<'a> {
     pub mac_input: &'a [u8],
     /// The trailer MAC as stored.
     pub mac: &'a [u8],
-    /// The checksum as stored.
-    pub checksum: &'a [u8],
     /// The whole file: everything the MAC covers, the MAC and the checksum.
     pub whole: &'a [u8],
+    /// Where the age body starts in the file (after the header and the body's length).
+    pub body_at: usize,
 }
 
 struct Reader<'a> {
@@ -398,12 +389,24 @@ pub fn reparse(bytes: &[u8]) -> Result<Parsed<'_>> {
     parse_inner(bytes, false)
 }
 
-/// Whether the file's last 32 bytes are the SHA-256 of everything before them (false for
-/// anything shorter than a checksum).
+/// Whether the file's checksum holds: for version 1 its last 32 bytes are the SHA-256 of
+/// everything before them, for version 2 its last 4 bytes the CRC-32 of everything before
+/// them (false for anything too short to have one). A file of another version holds if
+/// either does: it says the file is whole, and its version is then refused as such.
 pub fn checksum_holds(bytes: &[u8]) -> bool {
-    match bytes.len().checked_sub(TAG_LEN) {
-        // An unkeyed checksum: nothing secret depends on it, so a plain comparison is fine.
-        Some(n) => Sha256::digest(&bytes[..n]).as_slice() == &bytes[n..],
+    // An unkeyed checksum: nothing secret depends on it, so a plain comparison is fine.
+    let sha = || match bytes.len().checked_sub(TAG_LEN) {
+        Some(n) if n > 8 => Sha256::digest(&bytes[..n]).as_slice() == &bytes[n..],
+        _ => false,
+    };
+    let crc = || match bytes.len().checked_sub(4) {
+        Some(n) if n > 8 => crc32fast::hash(&bytes[..n]).to_be_bytes() == bytes[n..],
+        _ => false,
+    };
+    match bytes.get(8) {
+        Some(&VERSION_1) => sha(),
+        Some(&VERSION) => crc(),
+        Some(_) => crc() || sha(),
         None => false,
     }
 }
@@ -419,17 +422,19 @@ fn parse_inner(bytes: &[u8], checksum: bool) -> Result<Parsed<'_>> {
     if &bytes[..8] != MAGIC {
         return Err(Error::NotAVault);
     }
-    if bytes.len() < PREFIX_LEN + 4 + 2 * TAG_LEN {
+    // (A file of 8 bytes has no version byte: it is refused as truncated right here.)
+    let sum_len = checksum_len(bytes.get(8).copied().unwrap_or(VERSION));
+    if bytes.len() < PREFIX_LEN + 4 + TAG_LEN + sum_len {
         return Err(Error::Corrupted("truncated"));
     }
     if checksum && !checksum_holds(bytes) {
         return Err(CHECKSUM_MISMATCH);
     }
-    let (content, stored_checksum) = bytes.split_at(bytes.len() - TAG_LEN);
     let version = bytes[8];
     if version != VERSION && version != VERSION_1 {
         return Err(Error::UnsupportedVersion(version));
     }
+    let content = &bytes[..bytes.len() - checksum_len(version)];
     let (mac_input, mac) = content.split_at(content.len() - TAG_LEN);
     let mut r = Reader {
         b: mac_input,
@@ -457,8 +462,8 @@ fn parse_inner(bytes: &[u8], checksum: bool) -> Result<Parsed<'_>> {
         body,
         mac_input,
         mac,
-        checksum: stored_checksum,
         whole: bytes,
+        body_at: header_end + 4,
     })
 }
 

@@ -76,6 +76,29 @@ fn header(body: &[u8]) -> Option<(Vec<age_core::format::Stanza>, &[u8], &[u8], &
     Some((stanzas, mac_input, mac, nonce, rest))
 }
 
+/// What a format-2 trailer MAC is of: SHA-256 of `prefix` (the vault header and the body's
+/// length), the age header with its nonce, and every payload chunk's 16-byte tag, in order.
+///
+/// The tags stand for their chunks. Each one authenticates its chunk (ChaCha20-Poly1305)
+/// under a key derived from the file key and the nonce; the age header covered here fixes the
+/// file key, which only the identity unwraps; and reading the body checks every chunk against
+/// its tag before anything of it is used. So a chunk changed without its tag fails there, and
+/// a tag changed fails the MAC. `None` when the body is not an age file with a well-formed
+/// payload (refused as tampered).
+pub(super) fn tags_digest(prefix: &[u8], body: &[u8]) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    let (_, _, _, _, payload) = header(body)?;
+    let chunks = chunk_count(payload.len()).ok()?;
+    let mut h = Sha256::new();
+    Digest::update(&mut h, prefix);
+    Digest::update(&mut h, &body[..body.len() - payload.len()]);
+    for i in 0..chunks {
+        let end = payload.len().min((i + 1) * SEALED_CHUNK);
+        Digest::update(&mut h, &payload[end - TAG..end]);
+    }
+    Some(h.finalize().into())
+}
+
 /// The file key from the stanzas, the header MAC, then the payload.
 fn open(
     identity: &age::x25519::Identity,
@@ -117,19 +140,24 @@ fn hkdf(salt: &[u8], info: &[u8], ikm: &[u8]) -> Zeroizing<[u8; 32]> {
     okm
 }
 
-/// age's STREAM: chunks of 64 KiB plus a tag, each decrypted in place where its plaintext
-/// belongs.
-fn open_stream(key: &[u8; 32], payload: &[u8]) -> Result<WipedBytes> {
-    let chunks = payload.len().div_ceil(SEALED_CHUNK);
-    let last_len = payload
-        .len()
+/// How many chunks of age's STREAM (64 KiB plus a tag each) a payload of `len` bytes holds.
+/// No chunk at all, a last chunk too short for its tag, or an empty last chunk after full
+/// ones (only an empty file has an empty chunk): all refused, as by age.
+fn chunk_count(len: usize) -> Result<usize> {
+    let chunks = len.div_ceil(SEALED_CHUNK);
+    let last_len = len
         .checked_sub(chunks.saturating_sub(1) * SEALED_CHUNK)
         .ok_or(Error::Tampered)?;
-    // No chunk at all, a last chunk too short for its tag, or an empty last chunk after full
-    // ones (only an empty file has an empty chunk): all refused, as by age.
     if chunks == 0 || last_len < TAG || (chunks > 1 && last_len == TAG) {
         return Err(Error::Tampered);
     }
+    Ok(chunks)
+}
+
+/// age's STREAM: chunks of 64 KiB plus a tag, each decrypted in place where its plaintext
+/// belongs.
+fn open_stream(key: &[u8; 32], payload: &[u8]) -> Result<WipedBytes> {
+    let chunks = chunk_count(payload.len())?;
     let aead = ChaCha20Poly1305::new(key.into());
     let mut pt = WipedBytes::with_capacity(payload.len() - chunks * TAG);
     for (i, sealed) in payload.chunks(SEALED_CHUNK).enumerate() {

@@ -57,7 +57,7 @@ impl Keys {
         let info: &[u8] = if version == format::VERSION_1 {
             b"vault/v1 trailer mac"
         } else {
-            b"vault/v2 trailer mac of sha-256"
+            b"vault/v2 trailer mac"
         };
         let hk =
             hkdf::Hkdf::<Sha256>::new(Some(vault_id), self.identity_str.expose_secret().as_bytes());
@@ -66,11 +66,20 @@ impl Keys {
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         <Hmac<Sha256> as Mac>::new_from_slice(k.as_ref()).expect("HMAC takes any key length")
     }
-    /// The trailer of a file this build writes (version 2): HMAC-SHA256 of the SHA-256
-    /// `digest` of everything before it.
-    pub(super) fn trailer(&self, vault_id: &[u8], digest: &[u8; 32]) -> [u8; 32] {
+    /// The trailer of a file this build writes (format 2): HMAC-SHA256 of the digest of
+    /// the vault header and the age body's header and tags (`agebody::tags_digest`). The
+    /// body starts at `body_at` in `content` (everything before the trailer).
+    pub(super) fn trailer(&self, vault_id: &[u8], content: &[u8], body_at: usize) -> [u8; 32] {
+        // Our own freshly sealed body always has its digest; were it ever missing, a MAC of
+        // zeros fails the write's own check, and nothing is renamed over the vault.
+        let Some(digest) = super::agebody::tags_digest(
+            content.get(..body_at).unwrap_or_default(),
+            content.get(body_at..).unwrap_or_default(),
+        ) else {
+            return [0; 32];
+        };
         let mut m = self.mac(vault_id, format::VERSION);
-        m.update(digest);
+        m.update(&digest);
         m.finalize().into_bytes().into()
     }
 }
@@ -295,25 +304,50 @@ pub(super) fn open_with(
     parsed: &format::Parsed<'_>,
     checksum: Option<&OnceLock<bool>>,
 ) -> Result<Body> {
-    // The checks go to whichever thread takes them first: the second thread takes them as
-    // soon as it starts; this one takes what is left once the body is parsed. A second
-    // thread that starts late (some kernels queue it behind this one for milliseconds) then
-    // costs a check done here instead of a wait for it. A version-2 file needs one hash for
-    // both (the MAC is of the hash the checksum goes on from); a version-1 file two.
-    let v1 = parsed.version == format::VERSION_1;
+    if parsed.version == format::VERSION_1 {
+        return open_format_1(keys, parsed, checksum);
+    }
+    // Format 2: the checksum (a CRC-32) and the MAC (of the headers and the chunks' tags)
+    // take microseconds, so both come first, in that order; then every chunk is checked
+    // against its tag as it is decrypted, before the text is parsed.
+    if !checksum.is_none_or(|c| *c.get_or_init(|| format::checksum_holds(parsed.whole))) {
+        return Err(format::CHECKSUM_MISMATCH);
+    }
+    mac_verdict(keys, parsed)?;
+    let pt = decrypt(keys, parsed)?;
+    checked_body(parse_text(&pt)?)
+}
+
+/// The body's text parsed: UTF-8 is checked once for the whole text, so the parser does not
+/// check every string again.
+fn parse_text(pt: &[u8]) -> Result<Body> {
+    let text = std::str::from_utf8(pt).map_err(|_| Error::Tampered)?;
+    crate::fastbody::parse_body(text).map_err(|_| Error::Tampered)
+}
+
+fn checked_body(body: Body) -> Result<Body> {
+    if body.format != BODY_FORMAT {
+        return Err(Error::UnsupportedVersion(
+            u8::try_from(body.format).unwrap_or(u8::MAX),
+        ));
+    }
+    Ok(body)
+}
+
+/// A format-1 file: its checksum (SHA-256) and MAC (HMAC of every byte) are two passes over
+/// the file, so they go to whichever thread takes each first: the second thread takes them
+/// as soon as it starts; this one takes what is left once the body is parsed. A second
+/// thread that starts late (some kernels queue it behind this one for milliseconds) then
+/// costs a check done here instead of a wait for it.
+fn open_format_1(
+    keys: &Keys,
+    parsed: &format::Parsed<'_>,
+    checksum: Option<&OnceLock<bool>>,
+) -> Result<Body> {
     let sum_taken = AtomicBool::new(false);
     let mac_taken = AtomicBool::new(false);
     let take = |flag: &AtomicBool| !flag.swap(true, Ordering::AcqRel);
     let checks = || -> [Option<bool>; 2] {
-        if !v1 {
-            return match take(&sum_taken) {
-                true => {
-                    let (sum, mac) = trailer_checks(keys, parsed, checksum);
-                    [Some(sum), Some(mac)]
-                }
-                false => [None, None],
-            };
-        }
         [
             take(&sum_taken).then(|| {
                 checksum.is_none_or(|c| *c.get_or_init(|| format::checksum_holds(parsed.whole)))
@@ -322,13 +356,7 @@ pub(super) fn open_with(
         ]
     };
     let open = || -> (Result<Body>, [Option<bool>; 2]) {
-        let body = (|| {
-            let pt = decrypt(keys, parsed)?;
-            // UTF-8 is checked once for the whole text, so the parser does not check every
-            // string again.
-            let text = std::str::from_utf8(&pt).map_err(|_| Error::Tampered)?;
-            crate::fastbody::parse_body(text).map_err(|_| Error::Tampered)
-        })();
+        let body = decrypt(keys, parsed).and_then(|pt| parse_text(&pt));
         (body, checks())
     };
     let (theirs, (body, mine)) = par::join(parsed.body.len() >= par::WORTH_A_THREAD, checks, open);
@@ -340,36 +368,11 @@ pub(super) fn open_with(
     if !held(1) {
         return Err(Error::Tampered);
     }
-    let body = body?;
-    if body.format != BODY_FORMAT {
-        return Err(Error::UnsupportedVersion(
-            u8::try_from(body.format).unwrap_or(u8::MAX),
-        ));
-    }
-    Ok(body)
+    checked_body(body?)
 }
 
-/// A version-2 file's checksum (when `checksum` is still to be found; recorded there) and
-/// trailer MAC, from one SHA-256 pass over the file.
-fn trailer_checks(
-    keys: &Keys,
-    parsed: &format::Parsed<'_>,
-    checksum: Option<&OnceLock<bool>>,
-) -> (bool, bool) {
-    let (digest, state) = format::content_digest(parsed.mac_input);
-    let sum = checksum.is_none_or(|c| {
-        *c.get_or_init(|| format::checksum_goes_on(state, parsed.mac, parsed.checksum))
-    });
-    let mac = keys.recipient() == parsed.header.recipient && {
-        let mut m = keys.mac(&parsed.header.vault_id, parsed.version);
-        m.update(&digest);
-        m.verify_slice(parsed.mac).is_ok()
-    };
-    (sum, mac)
-}
-
-/// The recipient and the trailer MAC: `Tampered` unless both are this vault's. A version-1
-/// MAC is over the bytes themselves, a version-2 one over their SHA-256.
+/// The recipient and the trailer MAC: `Tampered` unless both are this vault's. A format-1
+/// MAC is of every byte before it, a format-2 one of `agebody::tags_digest`.
 fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
     if keys.recipient() != parsed.header.recipient {
         return Err(Error::Tampered);
@@ -378,7 +381,9 @@ fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
     if parsed.version == format::VERSION_1 {
         mac.update(parsed.mac_input);
     } else {
-        mac.update(&format::content_digest(parsed.mac_input).0);
+        let prefix = parsed.whole.get(..parsed.body_at).unwrap_or_default();
+        let digest = super::agebody::tags_digest(prefix, parsed.body).ok_or(Error::Tampered)?;
+        mac.update(&digest);
     }
     mac.verify_slice(parsed.mac).map_err(|_| Error::Tampered)
 }
@@ -390,16 +395,12 @@ fn decrypt(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<WipedBytes> {
     super::agebody::decrypt(&keys.identity, parsed.body)
 }
 
-/// Verifies the recipient and the trailer MAC, and decrypts the whole body, the MAC on a
-/// second thread while this one decrypts; nothing is returned unless both hold.
+/// Verifies the recipient and the trailer MAC, then decrypts the whole body; nothing is
+/// returned unless both hold. (The write's own check: its files are format 2, whose MAC
+/// takes microseconds.)
 pub(super) fn decrypt_verified(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<WipedBytes> {
-    let (checked, pt) = par::join(
-        parsed.body.len() >= par::WORTH_A_THREAD,
-        || mac_verdict(keys, parsed),
-        || decrypt(keys, parsed),
-    );
-    checked?;
-    pt
+    mac_verdict(keys, parsed)?;
+    decrypt(keys, parsed)
 }
 
 /// Parses an age identity file: the first `AGE-SECRET-KEY-1` line, comments allowed.

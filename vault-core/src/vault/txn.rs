@@ -171,8 +171,8 @@ impl Vault {
         let header_bytes = format::encode_header(&header);
         let mut file = format::begin(&header_bytes, sealed_capacity(body.bots.len()));
         let plaintext = seal_body(keys, body, &mut file)?;
-        format::finish(&mut file, header_bytes.len(), |digest| {
-            keys.trailer(&header.vault_id, digest)
+        format::finish(&mut file, header_bytes.len(), |content| {
+            keys.trailer(&header.vault_id, content, header_bytes.len() + 4)
         });
         // What is written must verify and decrypt to exactly what we encrypted. The check of
         // the assembled bytes runs on a second thread while the first writes and fsyncs them;
