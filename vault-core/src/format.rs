@@ -13,9 +13,10 @@ use crate::kdf::{KdfParams, SALT_LEN};
 pub const MAGIC: &[u8; 8] = b"BOTVAULT";
 /// The format version this build writes. It reads this one and [`VERSION_1`].
 pub const VERSION: u8 = 2;
-/// The first version, still read: its trailer MAC is over the file's bytes themselves, where
-/// version 2's is over their SHA-256 (docs/FORMAT.md, "Trailer"). Every write makes a
-/// version-2 file.
+/// The first version, still read: its trailer MAC is over the file's bytes themselves and its
+/// checksum a SHA-256, where version 2's MAC is over the headers and the age payload's chunk
+/// tags and its checksum a CRC-32 (docs/FORMAT.md, "Trailer", "Checksum"). Every write makes
+/// a version-2 file.
 pub const VERSION_1: u8 = 1;
 /// Upper bound on the header fields' length.
 pub const MAX_HEADER_LEN: usize = 16 * 1024;

@@ -1,6 +1,6 @@
 //! Two pieces of work on two threads, for the few steps whose cost grows with the vault
-//! (the checksum beside the MAC when a file is assembled, the checksum and MAC beside the
-//! decryption, the encryption beside the serialization).
+//! (a format-1 file's checksum and MAC beside its decryption, the encryption beside the
+//! serialization).
 //!
 //! Why not rayon's pool: building it panics when no thread can be had (a tight
 //! `RLIMIT_NPROC`, a small container), and nothing here may panic. A scoped thread that cannot

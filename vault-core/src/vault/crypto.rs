@@ -289,16 +289,17 @@ pub(super) fn sealed_capacity(bots: usize) -> usize {
     text + 16 * (text / PIECE + 1) + 1024
 }
 
-/// Decrypts and parses the body while a second thread checks the file: its checksum, when
-/// `checksum` is given (a file from [`super::VaultFile::read_to_unlock`]), and the trailer MAC
-/// over the exact bytes read; a check the second thread has not started by the time the body
-/// is parsed is done here. Nothing parsed leaves here unless both hold; a checksum that fails
-/// is reported before anything else.
+/// Checks the file and decrypts and parses its body: the checksum, when `checksum` is given
+/// (a file from [`super::VaultFile::read_to_unlock`]; recorded there), the trailer MAC over
+/// the exact bytes read, and every chunk of the age body against its tag. Nothing parsed
+/// leaves here unless all hold; a checksum that fails is reported before anything else.
 ///
-/// The body is parsed before the MAC's verdict is in. An age body can be made by anyone who
-/// knows the recipient (it is in the header), so what is parsed here may be a forger's: it
-/// goes only to the JSON parser, the same one the fuzz targets feed arbitrary bytes, with
-/// nothing done on its content, and is dropped (its secrets wiped) when the MAC fails.
+/// A format-2 file is checked before anything is decrypted. A format-1 file's checks are two
+/// hashes of the whole file, run beside the decryption ([`open_format_1`]), so its body is
+/// parsed before the MAC's verdict is in. An age body can be made by anyone who knows the
+/// recipient (it is in the header), so what is parsed there may be a forger's: it goes only to
+/// the JSON parser, the same one the fuzz targets feed arbitrary bytes, with nothing done on
+/// its content, and is dropped (its secrets wiped) when the MAC fails.
 pub(super) fn open_with(
     keys: &Keys,
     parsed: &format::Parsed<'_>,
