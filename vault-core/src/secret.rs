@@ -82,14 +82,32 @@ pub fn new_keyring_key() -> crate::Result<zeroize::Zeroizing<[u8; 32]>> {
 ///
 /// Why not `Zeroizing<Vec<u8>>`: `zeroize` wipes a `Vec` element by element with volatile
 /// writes, which for a 2,000-bot body's 1.1 MB of plaintext took 0.25–0.5 ms per copy,
-/// against about 15 µs here. Callers reserve what they need up front and never grow past it,
-/// so no reallocation leaves an unwiped copy behind (as with `Zeroizing<Vec<u8>>`).
+/// against about 15 µs here. And a `Vec` that grows leaves its old buffer in freed memory
+/// unwiped; here the only way to add bytes is [`WipedBytes::extend_from_slice`], which wipes
+/// the old buffer when it moves to a larger one. (Callers reserve what they need, so it
+/// does not move in practice.)
 #[derive(Default)]
 pub(crate) struct WipedBytes(Vec<u8>);
 
 impl WipedBytes {
     pub(crate) fn with_capacity(n: usize) -> WipedBytes {
         WipedBytes(Vec::with_capacity(n))
+    }
+    /// Appends `b`; past the capacity, moves to a buffer twice as large (or as large as
+    /// needed) and wipes the old one.
+    pub(crate) fn extend_from_slice(&mut self, b: &[u8]) {
+        if self.0.capacity() - self.0.len() < b.len() {
+            let mut larger =
+                Vec::with_capacity((self.0.len() + b.len()).max(2 * self.0.capacity()));
+            larger.extend_from_slice(&self.0);
+            drop(WipedBytes(std::mem::replace(&mut self.0, larger)));
+        }
+        self.0.extend_from_slice(b);
+    }
+    /// The bytes as a `Zeroizing` vector, for callers outside the crate (fuzzing).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
+    pub(crate) fn into_zeroizing(mut self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(std::mem::take(&mut self.0))
     }
     /// Zeroes every byte the vector holds or has room for; the length stays.
     fn zero(&mut self) {
@@ -100,14 +118,14 @@ impl WipedBytes {
 }
 
 impl std::ops::Deref for WipedBytes {
-    type Target = Vec<u8>;
-    fn deref(&self) -> &Vec<u8> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
         &self.0
     }
 }
 
 impl std::ops::DerefMut for WipedBytes {
-    fn deref_mut(&mut self) -> &mut Vec<u8> {
+    fn deref_mut(&mut self) -> &mut [u8] {
         &mut self.0
     }
 }
@@ -137,5 +155,16 @@ mod tests {
         b.zero();
         assert_eq!(b.len(), 60);
         assert!(b.iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn wiped_bytes_grow_past_their_capacity_with_every_byte_kept() {
+        let mut b = WipedBytes::with_capacity(4);
+        b.extend_from_slice(b"abc");
+        b.extend_from_slice(b"defgh");
+        b.extend_from_slice(&[b'i'; 20]);
+        assert_eq!(&b[..8], b"abcdefgh");
+        assert_eq!(b.len(), 28);
+        assert!(b[8..].iter().all(|&x| x == b'i'));
     }
 }

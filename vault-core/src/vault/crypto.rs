@@ -174,7 +174,7 @@ impl Plaintext {
     pub(super) fn is(&self, text: &[u8]) -> bool {
         self.0
             .iter()
-            .try_fold(text, |rest, piece| rest.strip_prefix(piece.as_slice()))
+            .try_fold(text, |rest, piece| rest.strip_prefix(&piece[..]))
             .is_some_and(<[u8]>::is_empty)
     }
 }

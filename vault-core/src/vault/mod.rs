@@ -370,6 +370,6 @@ pub fn short_fp_str(fp: &str) -> &str {
 /// `agebody::decrypt` for an identity string: the plaintext or the refusal.
 #[cfg(feature = "internals")]
 pub fn decrypt_age_body(identity: &SecretString, body: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    let mut pt = agebody::decrypt(&crypto::Keys::from_str(identity)?.identity, body)?;
-    Ok(Zeroizing::new(std::mem::take(&mut *pt)))
+    agebody::decrypt(&crypto::Keys::from_str(identity)?.identity, body)
+        .map(crate::secret::WipedBytes::into_zeroizing)
 }
