@@ -307,11 +307,19 @@ impl Bot {
     }
     /// Zeroes every secret value the bot holds ([`Bot::secret_values`]) where it is.
     pub(crate) fn wipe_secrets(&mut self) {
-        if let Some(c) = &mut self.credentials {
-            c.key.wipe();
-            c.secret.wipe();
-            c.passphrase.iter_mut().for_each(SecretValue::wipe);
-            c.uid.iter_mut().for_each(SecretValue::wipe);
+        // Every field named (no `..`): a secret added to the credentials does not compile
+        // until it is wiped here too.
+        if let Some(StoredCredentials {
+            key,
+            secret,
+            passphrase,
+            uid,
+        }) = &mut self.credentials
+        {
+            key.wipe();
+            secret.wipe();
+            passphrase.iter_mut().for_each(SecretValue::wipe);
+            uid.iter_mut().for_each(SecretValue::wipe);
         }
         self.extra_secrets.values_mut().for_each(SecretValue::wipe);
     }

@@ -247,22 +247,15 @@ impl Vault {
         let mut body = std::mem::ManuallyDrop::new(body);
         body.fingerprint_key.wipe();
         body.log_key.wipe();
-        let shared: Vec<String> = body
-            .bots
-            .iter_mut()
-            .filter_map(|(name, bot)| match Arc::get_mut(bot) {
-                Some(only) => {
-                    only.wipe_secrets();
-                    None
-                }
-                None => Some(name.clone()),
-            })
-            .collect();
         // A bot shared with another holder (a write's copy) is dropped here as usual: the
         // last holder frees it, which wipes it.
-        for name in shared {
-            body.bots.remove(&name);
-        }
+        body.bots.retain(|_, bot| match Arc::get_mut(bot) {
+            Some(only) => {
+                only.wipe_secrets();
+                true
+            }
+            None => false,
+        });
     }
 
     /// The identity itself (export, session cache). Handle with care.
