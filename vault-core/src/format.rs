@@ -310,19 +310,24 @@ pub struct Parsed<'a> {
     pub version: u8,
     /// The decoded header.
     pub header: Header,
-    /// The exact header bytes (magic through the last slot). Read only by tests and fuzzing.
-    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
+    /// The exact header bytes (magic through the last slot).
     pub header_bytes: &'a [u8],
     /// The age body.
     pub body: &'a [u8],
-    /// Everything the trailer MAC covers (header, body length, body).
+    /// Everything before the trailer MAC (header, body length, body): what a format-1 MAC
+    /// covers.
     pub mac_input: &'a [u8],
     /// The trailer MAC as stored.
     pub mac: &'a [u8],
-    /// The whole file: everything the MAC covers, the MAC and the checksum.
+    /// The whole file: everything before the MAC, the MAC and the checksum.
     pub whole: &'a [u8],
-    /// Where the age body starts in the file (after the header and the body's length).
-    pub body_at: usize,
+}
+
+impl<'a> Parsed<'a> {
+    /// The header and the body's length: what comes before the age body.
+    pub fn prefix(&self) -> &'a [u8] {
+        &self.mac_input[..self.header_bytes.len() + 4]
+    }
 }
 
 struct Reader<'a> {
@@ -464,7 +469,6 @@ fn parse_inner(bytes: &[u8], checksum: bool) -> Result<Parsed<'_>> {
         mac_input,
         mac,
         whole: bytes,
-        body_at: header_end + 4,
     })
 }
 

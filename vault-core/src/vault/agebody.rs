@@ -43,84 +43,101 @@ const SEALED_CHUNK: usize = CHUNK + TAG;
 /// The body's plaintext. A header that age does not take for a v1 header is refused, as age's
 /// own reader refuses it.
 pub(super) fn decrypt(identity: &age::x25519::Identity, body: &[u8]) -> Result<WipedBytes> {
-    let (stanzas, mac_input, mac, nonce, payload) = header(body).ok_or(Error::Tampered)?;
-    open(identity, &stanzas, mac_input, mac, nonce, payload)
+    Sealed::parse(body).ok_or(Error::Tampered)?.open(identity)
 }
 
-/// The header's parts: its stanzas, the bytes its MAC covers, the MAC, the nonce and the
-/// payload. `None` when age does not take it for a v1 header.
-#[allow(clippy::type_complexity)]
-fn header(body: &[u8]) -> Option<(Vec<age_core::format::Stanza>, &[u8], &[u8], &[u8], &[u8])> {
-    // age parses the header and checks its structure; what it leaves is the payload.
-    let mut rest = body;
-    age::Decryptor::new_buffered(&mut rest).ok()?;
-    let payload_at = body.len() - rest.len();
-    let header = body.get(..payload_at.checked_sub(NONCE_LEN)?)?;
-    let nonce = &body[header.len()..payload_at];
-    // The stanzas, with age's own stanza parser (age adds a random "grease" stanza to every
-    // header). age has just parsed this header, so none of the steps below can fail for a
-    // header it took; they are written to give up rather than to assume.
-    let mut stanzas = Vec::new();
-    let mut r = header.strip_prefix(VERSION_LINE)?;
-    while !r.starts_with(MAC_PREFIX) {
-        let Ok((next, stanza)) = age_core::format::read::legacy_age_stanza(r) else {
-            return None;
+/// An age body taken apart once, as c2sp.org/age lays it out: its header's stanzas and MAC,
+/// the nonce, and the payload's chunks. Digested for a format-2 trailer, then opened, without
+/// parsing it again.
+pub(super) struct Sealed<'a> {
+    stanzas: Vec<age_core::format::Stanza>,
+    /// The header up to and including `---`: what age's header MAC covers.
+    mac_input: &'a [u8],
+    /// age's header MAC, as base64.
+    mac: &'a [u8],
+    nonce: &'a [u8],
+    /// Everything before the payload: the header, its MAC line and the nonce.
+    head: &'a [u8],
+    payload: &'a [u8],
+    chunks: usize,
+}
+
+impl<'a> Sealed<'a> {
+    /// `None` when age does not take the header for a v1 header, or the payload is not a
+    /// whole number of chunks as age's STREAM defines them: refused, as by age.
+    pub(super) fn parse(body: &'a [u8]) -> Option<Sealed<'a>> {
+        // age parses the header and checks its structure; what it leaves is the payload.
+        let mut rest = body;
+        age::Decryptor::new_buffered(&mut rest).ok()?;
+        let payload_at = body.len() - rest.len();
+        let header = body.get(..payload_at.checked_sub(NONCE_LEN)?)?;
+        // The stanzas, with age's own stanza parser (age adds a random "grease" stanza to
+        // every header). age has just parsed this header, so none of the steps below can fail
+        // for a header it took; they are written to give up rather than to assume.
+        let mut stanzas = Vec::new();
+        let mut r = header.strip_prefix(VERSION_LINE)?;
+        while !r.starts_with(MAC_PREFIX) {
+            let Ok((next, stanza)) = age_core::format::read::legacy_age_stanza(r) else {
+                return None;
+            };
+            stanzas.push(age_core::format::Stanza::from(stanza));
+            r = next;
+        }
+        // "--- ", the MAC's 43 characters and a newline end the header.
+        let mac_line = r.strip_prefix(MAC_PREFIX)?.strip_prefix(b" ")?;
+        let mac = mac_line.strip_suffix(b"\n").filter(|m| m.len() == B64_32)?;
+        Some(Sealed {
+            stanzas,
+            mac_input: &header[..header.len() - (mac_line.len() + 1)],
+            mac,
+            nonce: &body[header.len()..payload_at],
+            head: &body[..payload_at],
+            payload: rest,
+            chunks: chunk_count(rest.len()).ok()?,
+        })
+    }
+
+    /// What a format-2 trailer MAC is of: SHA-256 of `prefix` (the vault header and the
+    /// body's length), the age header with its nonce, and every payload chunk's 16-byte tag,
+    /// in order.
+    ///
+    /// The tags stand for their chunks. Each one authenticates its chunk (ChaCha20-Poly1305)
+    /// under a key derived from the file key and the nonce; the age header covered here fixes
+    /// the file key, which only the identity unwraps; and [`Sealed::open`] checks every chunk
+    /// against its tag before anything of it is used. So a chunk changed without its tag fails
+    /// there, and a tag changed fails the MAC.
+    pub(super) fn tags_digest(&self, prefix: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = Sha256::new();
+        Digest::update(&mut h, prefix);
+        Digest::update(&mut h, self.head);
+        for i in 0..self.chunks {
+            let end = self.payload.len().min((i + 1) * SEALED_CHUNK);
+            Digest::update(&mut h, &self.payload[end - TAG..end]);
+        }
+        h.finalize().into()
+    }
+
+    /// The file key from the stanzas, the header MAC, then the payload.
+    pub(super) fn open(&self, identity: &age::x25519::Identity) -> Result<WipedBytes> {
+        let file_key = match identity.unwrap_stanzas(&self.stanzas) {
+            Some(Ok(k)) => k,
+            _ => return Err(Error::Tampered),
         };
-        stanzas.push(age_core::format::Stanza::from(stanza));
-        r = next;
-    }
-    // "--- ", the MAC's 43 characters and a newline end the header.
-    let mac_line = r.strip_prefix(MAC_PREFIX)?.strip_prefix(b" ")?;
-    let mac = mac_line.strip_suffix(b"\n").filter(|m| m.len() == B64_32)?;
-    let mac_input = &header[..header.len() - (mac_line.len() + 1)];
-    Some((stanzas, mac_input, mac, nonce, rest))
-}
-
-/// What a format-2 trailer MAC is of: SHA-256 of `prefix` (the vault header and the body's
-/// length), the age header with its nonce, and every payload chunk's 16-byte tag, in order.
-///
-/// The tags stand for their chunks. Each one authenticates its chunk (ChaCha20-Poly1305)
-/// under a key derived from the file key and the nonce; the age header covered here fixes the
-/// file key, which only the identity unwraps; and reading the body checks every chunk against
-/// its tag before anything of it is used. So a chunk changed without its tag fails there, and
-/// a tag changed fails the MAC. `None` when the body is not an age file with a well-formed
-/// payload (refused as tampered).
-pub(super) fn tags_digest(prefix: &[u8], body: &[u8]) -> Option<[u8; 32]> {
-    use sha2::Digest;
-    let (_, _, _, _, payload) = header(body)?;
-    let chunks = chunk_count(payload.len()).ok()?;
-    let mut h = Sha256::new();
-    Digest::update(&mut h, prefix);
-    Digest::update(&mut h, &body[..body.len() - payload.len()]);
-    for i in 0..chunks {
-        let end = payload.len().min((i + 1) * SEALED_CHUNK);
-        Digest::update(&mut h, &payload[end - TAG..end]);
-    }
-    Some(h.finalize().into())
-}
-
-/// The file key from the stanzas, the header MAC, then the payload.
-fn open(
-    identity: &age::x25519::Identity,
-    stanzas: &[age_core::format::Stanza],
-    mac_input: &[u8],
-    mac: &[u8],
-    nonce: &[u8],
-    payload: &[u8],
-) -> Result<WipedBytes> {
-    let file_key = match identity.unwrap_stanzas(stanzas) {
-        Some(Ok(k)) => k,
-        _ => return Err(Error::Tampered),
-    };
-    let file_key = file_key.expose_secret();
-    let mut check =
-        <Hmac<Sha256> as Mac>::new_from_slice(hkdf(&[], b"header", file_key).as_slice())
+        let file_key = file_key.expose_secret();
+        let mut check =
+            <Hmac<Sha256> as Mac>::new_from_slice(hkdf(&[], b"header", file_key).as_slice())
+                .map_err(|_| Error::Tampered)?;
+        check.update(self.mac_input);
+        check
+            .verify_slice(&b64_32(self.mac)?)
             .map_err(|_| Error::Tampered)?;
-    check.update(mac_input);
-    check
-        .verify_slice(&b64_32(mac)?)
-        .map_err(|_| Error::Tampered)?;
-    open_stream(&hkdf(nonce, b"payload", file_key), payload)
+        open_stream(
+            &hkdf(self.nonce, b"payload", file_key),
+            self.payload,
+            self.chunks,
+        )
+    }
 }
 
 /// Canonical unpadded base64 of exactly 32 bytes, as age requires.
@@ -154,10 +171,9 @@ fn chunk_count(len: usize) -> Result<usize> {
     Ok(chunks)
 }
 
-/// age's STREAM: chunks of 64 KiB plus a tag, each decrypted in place where its plaintext
-/// belongs.
-fn open_stream(key: &[u8; 32], payload: &[u8]) -> Result<WipedBytes> {
-    let chunks = chunk_count(payload.len())?;
+/// age's STREAM: `chunks` chunks of 64 KiB plus a tag ([`chunk_count`]), each decrypted in
+/// place where its plaintext belongs.
+fn open_stream(key: &[u8; 32], payload: &[u8], chunks: usize) -> Result<WipedBytes> {
     let aead = ChaCha20Poly1305::new(key.into());
     let mut pt = WipedBytes::with_capacity(payload.len() - chunks * TAG);
     for (i, sealed) in payload.chunks(SEALED_CHUNK).enumerate() {
@@ -308,7 +324,7 @@ mod tests {
             b"BOTVAULT",
             &[0xff; 300],
         ] {
-            assert!(header(junk).is_none());
+            assert!(Sealed::parse(junk).is_none());
             assert_eq!(ours(&a, junk), None);
             assert_eq!(age_reads(&a, junk), None);
         }

@@ -14,6 +14,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::agebody::Sealed;
 use crate::secret::WipedBytes;
 
 use crate::error::{Error, Result};
@@ -66,21 +67,25 @@ impl Keys {
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         <Hmac<Sha256> as Mac>::new_from_slice(k.as_ref()).expect("HMAC takes any key length")
     }
-    /// The trailer of a file this build writes (format 2): HMAC-SHA256 of the digest of
-    /// the vault header and the age body's header and tags (`agebody::tags_digest`). The
-    /// body starts at `body_at` in `content` (everything before the trailer).
-    pub(super) fn trailer(&self, vault_id: &[u8], content: &[u8], body_at: usize) -> [u8; 32] {
-        // Our own freshly sealed body always has its digest; were it ever missing, a MAC of
-        // zeros fails the write's own check, and nothing is renamed over the vault.
-        let Some(digest) = super::agebody::tags_digest(
-            content.get(..body_at).unwrap_or_default(),
-            content.get(body_at..).unwrap_or_default(),
-        ) else {
-            return [0; 32];
-        };
+    /// A format-2 trailer's MAC, fed: HMAC-SHA256 of the digest of `prefix` (the vault header
+    /// and the body's length) and the age body's header and tags ([`Sealed::tags_digest`]).
+    fn trailer_mac(&self, vault_id: &[u8], prefix: &[u8], body: &Sealed<'_>) -> Hmac<Sha256> {
         let mut m = self.mac(vault_id, format::VERSION);
-        m.update(&digest);
-        m.finalize().into_bytes().into()
+        m.update(&body.tags_digest(prefix));
+        m
+    }
+    /// The trailer of a file this build writes (format 2), for the age `body` after `prefix`.
+    pub(super) fn trailer(&self, vault_id: &[u8], prefix: &[u8], body: &[u8]) -> [u8; 32] {
+        // Our own freshly sealed body always parses; were it ever not to, a MAC of zeros
+        // fails the write's own check, and nothing is renamed over the vault.
+        match Sealed::parse(body) {
+            Some(sealed) => self
+                .trailer_mac(vault_id, prefix, &sealed)
+                .finalize()
+                .into_bytes()
+                .into(),
+            None => [0; 32],
+        }
     }
 }
 
@@ -311,12 +316,16 @@ pub(super) fn open_with(
     // Format 2: the checksum (a CRC-32) and the MAC (of the headers and the chunks' tags)
     // take microseconds, so both come first, in that order; then every chunk is checked
     // against its tag as it is decrypted, before the text is parsed.
-    if !checksum.is_none_or(|c| *c.get_or_init(|| format::checksum_holds(parsed.whole))) {
+    if !checksum_holds(checksum, parsed) {
         return Err(format::CHECKSUM_MISMATCH);
     }
-    mac_verdict(keys, parsed)?;
-    let pt = decrypt(keys, parsed)?;
-    checked_body(parse_text(&pt)?)
+    checked_body(parse_text(&verified_plaintext(keys, parsed)?)?)
+}
+
+/// Whether the checksum holds: found and recorded in `checksum` when it is still to be found
+/// there (`None`: already checked).
+fn checksum_holds(checksum: Option<&OnceLock<bool>>, parsed: &format::Parsed<'_>) -> bool {
+    checksum.is_none_or(|c| *c.get_or_init(|| format::checksum_holds(parsed.whole)))
 }
 
 /// The body's text parsed: UTF-8 is checked once for the whole text, so the parser does not
@@ -350,10 +359,8 @@ fn open_format_1(
     let take = |flag: &AtomicBool| !flag.swap(true, Ordering::AcqRel);
     let checks = || -> [Option<bool>; 2] {
         [
-            take(&sum_taken).then(|| {
-                checksum.is_none_or(|c| *c.get_or_init(|| format::checksum_holds(parsed.whole)))
-            }),
-            take(&mac_taken).then(|| mac_verdict(keys, parsed).is_ok()),
+            take(&sum_taken).then(|| checksum_holds(checksum, parsed)),
+            take(&mac_taken).then(|| format_1_mac(keys, parsed).is_ok()),
         ]
     };
     let open = || -> (Result<Body>, [Option<bool>; 2]) {
@@ -372,21 +379,29 @@ fn open_format_1(
     checked_body(body?)
 }
 
-/// The recipient and the trailer MAC: `Tampered` unless both are this vault's. A format-1
-/// MAC is of every byte before it, a format-2 one of `agebody::tags_digest`.
-fn mac_verdict(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
+/// A format-1 file's recipient and trailer MAC (of every byte before it): `Tampered` unless
+/// both are this vault's.
+fn format_1_mac(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<()> {
     if keys.recipient() != parsed.header.recipient {
         return Err(Error::Tampered);
     }
-    let mut mac = keys.mac(&parsed.header.vault_id, parsed.version);
-    if parsed.version == format::VERSION_1 {
-        mac.update(parsed.mac_input);
-    } else {
-        let prefix = parsed.whole.get(..parsed.body_at).unwrap_or_default();
-        let digest = super::agebody::tags_digest(prefix, parsed.body).ok_or(Error::Tampered)?;
-        mac.update(&digest);
-    }
+    let mut mac = keys.mac(&parsed.header.vault_id, format::VERSION_1);
+    mac.update(parsed.mac_input);
     mac.verify_slice(parsed.mac).map_err(|_| Error::Tampered)
+}
+
+/// A format-2 file's body: the age body parsed once, the recipient and the trailer MAC (of
+/// its header and tags) checked, then every chunk decrypted against its tag. `Tampered`
+/// unless all hold.
+fn verified_plaintext(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<WipedBytes> {
+    let sealed = Sealed::parse(parsed.body).ok_or(Error::Tampered)?;
+    if keys.recipient() != parsed.header.recipient {
+        return Err(Error::Tampered);
+    }
+    keys.trailer_mac(&parsed.header.vault_id, parsed.prefix(), &sealed)
+        .verify_slice(parsed.mac)
+        .map_err(|_| Error::Tampered)?;
+    sealed.open(&keys.identity)
 }
 
 /// Decrypts the whole age body (its final chunk verified) into zeroizing memory, in one pass
@@ -400,8 +415,11 @@ fn decrypt(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<WipedBytes> {
 /// returned unless both hold. (The write's own check: its files are format 2, whose MAC
 /// takes microseconds.)
 pub(super) fn decrypt_verified(keys: &Keys, parsed: &format::Parsed<'_>) -> Result<WipedBytes> {
-    mac_verdict(keys, parsed)?;
-    decrypt(keys, parsed)
+    if parsed.version == format::VERSION_1 {
+        format_1_mac(keys, parsed)?;
+        return decrypt(keys, parsed);
+    }
+    verified_plaintext(keys, parsed)
 }
 
 /// Parses an age identity file: the first `AGE-SECRET-KEY-1` line, comments allowed.

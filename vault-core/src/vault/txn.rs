@@ -172,7 +172,8 @@ impl Vault {
         let mut file = format::begin(&header_bytes, sealed_capacity(body.bots.len()));
         let plaintext = seal_body(keys, body, &mut file)?;
         format::finish(&mut file, header_bytes.len(), |content| {
-            keys.trailer(&header.vault_id, content, header_bytes.len() + 4)
+            let (prefix, body) = content.split_at(header_bytes.len() + 4);
+            keys.trailer(&header.vault_id, prefix, body)
         });
         // What is written must verify and decrypt to exactly what we encrypted. The check of
         // the assembled bytes runs on a second thread while the first writes and fsyncs them;
