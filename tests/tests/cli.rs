@@ -991,7 +991,7 @@ fn init_keyring_without_a_secret_service_refuses_before_creating_anything() {
 
 /// A vault written by a build before format version 2 (tests/fixtures/format-v1: `vault init`
 /// at the KDF floor with this suite's passphrase, then `add alpha` and `add beta`, by the
-/// vault of commit 879e312). Kept as written, so this test holds every later build to it.
+/// vault of commit 6910712). Kept as written, so this test holds every later build to it.
 fn fixture_v1(c: &Cli) {
     let dir = c.vault().parent().expect("vault dir").to_path_buf();
     std::fs::create_dir_all(&dir).expect("mkdir");

@@ -20,9 +20,9 @@ fn write_raw(path: &Path, bytes: &[u8]) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
-/// The file with its checksum made right again, computed by independent tools: format 1
-/// ends with the SHA-256 of everything before it (`sha256sum`), format 2 with its CRC-32
-/// (Python's `zlib.crc32`, big-endian).
+/// The file with its checksum made right again, computed independently of vault's code:
+/// format 1 ends with the SHA-256 of everything before it (`sha256sum`), format 2 with its
+/// CRC-32, big-endian (`crc32_shim` below).
 fn with_checksum(mut b: Vec<u8>) -> Vec<u8> {
     if b[8] == format::VERSION_1 {
         let n = b.len() - 32;
