@@ -264,7 +264,7 @@ fn tune_heap_now() {
         {
             return;
         }
-        // One arena: the short-lived threads of an open or a write then allocate from the
+        // One arena: the short-lived threads of a write (and of a format-1 open) allocate from the
         // tuned heap instead of each reserving and trimming a 64 MiB arena of its own.
         libc::mallopt(libc::M_ARENA_MAX, 1);
         // A block larger than the free top of the startup heap makes the heap grow now, by the
